@@ -1,0 +1,14 @@
+"""The composition root: settings -> adapters -> services. Entry points call this, nothing else does."""
+
+from __future__ import annotations
+
+from tenure.settings import Settings
+
+__all__ = ["load_settings"]
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment once and create the data directories."""
+    settings = Settings()
+    settings.ensure_dirs()
+    return settings

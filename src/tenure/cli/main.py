@@ -1,0 +1,37 @@
+"""The ``tenure`` command: one entry point, one sub-command per job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tenure.data.catalog import canonical_catalog
+from tenure.data.docs import render_data_model
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="tenure",
+    help="Tenure: keep a bank's customers and protect their accounts with one engine.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+docs_app = typer.Typer(help="Generate reference documentation.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+
+@docs_app.command("data-model")
+def docs_data_model(
+    out: Annotated[
+        Path | None, typer.Option(help="Write the page here instead of printing it.")
+    ] = None,
+) -> None:
+    """Print (or write) the canonical data model as Markdown."""
+    text = render_data_model(canonical_catalog())
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")

@@ -1,0 +1,22 @@
+"""The roles people and machines hold (see ARCHITECTURE.md, "Who uses it")."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["Role"]
+
+
+class Role(StrEnum):
+    """A role; permissions per role are defined by the privacy domain."""
+
+    ADMIN = "admin"
+    RETENTION_ANALYST = "retention_analyst"
+    RELATIONSHIP_MANAGER = "relationship_manager"
+    MARKETING_MANAGER = "marketing_manager"
+    FRAUD_ANALYST = "fraud_analyst"
+    CORPORATE_ADMIN = "corporate_admin"
+    SERVICE_AGENT = "service_agent"
+    PRIVACY_OFFICER = "privacy_officer"
+    PLATFORM_ENGINEER = "platform_engineer"
+    SYSTEM = "system"

@@ -1,0 +1,1 @@
+"""Tenure data."""
