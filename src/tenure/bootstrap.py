@@ -1,4 +1,4 @@
-"""The composition root: settings -> adapters -> services. Entry points call this, nothing else does."""
+"""The composition root: settings -> adapters -> services; only entry points call it."""
 
 from __future__ import annotations
 
