@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     )
     jwt_secret: SecretStr | None = Field(
         default=None,
-        description="Secret that signs login tokens; generated once into data_dir when unset.",
+        description="Signs login tokens; generated once into the operational store when unset.",
     )
     jwt_ttl_minutes: int = Field(default=60, ge=1, le=24 * 60)
     api_host: str = "127.0.0.1"

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from tenure.cli import serve, users
 from tenure.data.catalog import canonical_catalog
 from tenure.data.docs import render_data_model
 
@@ -20,6 +21,8 @@ app = typer.Typer(
 )
 docs_app = typer.Typer(help="Generate reference documentation.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+serve.register(app)
+users.register(app)
 
 
 @docs_app.command("data-model")

@@ -8,7 +8,7 @@ __all__ = ["Role"]
 
 
 class Role(StrEnum):
-    """A role; permissions per role are defined by the privacy domain."""
+    """A role; what each role may do is one table in ``tenure.auth.permissions``."""
 
     ADMIN = "admin"
     RETENTION_ANALYST = "retention_analyst"

@@ -1,0 +1,75 @@
+"""The HTTP API's application factory (nothing is built at import; uvicorn calls a factory)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from tenure import __version__
+from tenure.api.errors import RequestContextMiddleware, install_error_handlers
+from tenure.api.routes import api_keys, auth, health, users, warehouse
+from tenure.api.schemas import ErrorResponse
+from tenure.api.state import build_state
+from tenure.core.clock import Clock, SystemClock
+from tenure.settings import Settings
+
+__all__ = ["PUBLIC_PATHS", "create_app", "create_app_from_environment"]
+
+# Everything else requires a bearer token or an API key.
+PUBLIC_PATHS = frozenset(
+    {
+        "/health",
+        "/ready",
+        "/v1/auth/token",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
+)
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (401, 403, 404, 409, 422, 500, 503)
+}
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """Build the API for ``settings``; the store engine is created here and disposed on shutdown.
+
+    The store is not migrated here: ``tenure serve`` runs the migrations first, and ``/ready``
+    reports 503 until the schema is at the latest revision.
+    """
+    state = build_state(settings, clock=clock or SystemClock())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            state.engine.dispose()
+
+    app = FastAPI(
+        title="Tenure",
+        version=__version__,
+        summary="Keep a bank's customers and protect their accounts with one engine.",
+        lifespan=lifespan,
+    )
+    app.state.tenure = state
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    v1 = APIRouter(responses=_ERRORS)
+    for module in (auth, users, api_keys, warehouse):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """Build the API from ``TENURE_*`` settings (the target of ``uvicorn --factory``)."""
+    from tenure.bootstrap import load_settings
+
+    return create_app(load_settings())

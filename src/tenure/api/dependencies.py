@@ -1,0 +1,106 @@
+"""FastAPI dependencies: the app state, a unit of work, the principal and permission checks.
+
+Routes declare what they need with the ``Annotated`` aliases at the bottom, e.g.
+``principal: UsersManager``; every data route must take one of them (a test walks the routes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+from tenure.api.state import ApiState
+from tenure.auth.model import Principal
+from tenure.auth.permissions import Permission, has_permission
+from tenure.auth.ports import UnitOfWork
+from tenure.auth.service import authenticate_api_key, authenticate_token
+from tenure.core.errors import AuthenticationFailed, PermissionDenied
+from tenure.core.roles import Role
+
+__all__ = [
+    "TOKEN_URL",
+    "ApiKeysManager",
+    "CurrentPrincipal",
+    "State",
+    "UnitOfWorkDep",
+    "UsersManager",
+    "WarehouseReader",
+    "get_principal",
+    "get_state",
+    "get_uow",
+    "require_permission",
+    "require_roles",
+]
+
+TOKEN_URL = "/v1/auth/token"
+
+bearer_scheme = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL, auto_error=False, description="A token from POST /v1/auth/token."
+)
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="A machine key (tnr_<prefix>_<secret>)."
+)
+
+
+def get_state(request: Request) -> ApiState:
+    """The state ``create_app`` attached to the application."""
+    return cast(ApiState, request.app.state.tenure)
+
+
+State = Annotated[ApiState, Depends(get_state)]
+
+
+def get_uow(state: State) -> UnitOfWork:
+    """A fresh, unopened unit of work; the service it is handed to opens and commits it."""
+    return state.uow()
+
+
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+def get_principal(
+    state: State,
+    bearer: Annotated[str | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal:
+    """Who is calling: a bearer token for people, ``X-API-Key`` for machines."""
+    if api_key:
+        return authenticate_api_key(uow=state.uow(), key=api_key, clock=state.clock)
+    if bearer:
+        secret = state.signing_secret()
+        return authenticate_token(uow=state.uow(), token=bearer, secret=secret, clock=state.clock)
+    raise AuthenticationFailed("authentication is required")
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_permission(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only principals whose roles hold ``permission``."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not has_permission(principal.roles, permission):
+            raise PermissionDenied(f"this needs the {permission.value} permission")
+        return principal
+
+    return check
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting principals with one of ``roles`` (prefer ``require_permission``)."""
+    allowed = frozenset(roles)
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.roles & allowed:
+            raise PermissionDenied("this needs one of the roles: " + ", ".join(sorted(allowed)))
+        return principal
+
+    return check
+
+
+UsersManager = Annotated[Principal, Depends(require_permission(Permission.USERS_MANAGE))]
+ApiKeysManager = Annotated[Principal, Depends(require_permission(Permission.API_KEYS_MANAGE))]
+WarehouseReader = Annotated[Principal, Depends(require_permission(Permission.WAREHOUSE_READ))]

@@ -1,0 +1,39 @@
+"""Machine keys (admin only); the full key is returned once, at creation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from tenure.api.dependencies import ApiKeysManager, State, UnitOfWorkDep
+from tenure.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
+from tenure.auth.service import create_api_key, list_api_keys, revoke_api_key
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["api-keys"])
+
+
+@router.get("/v1/api-keys")
+def get_api_keys(principal: ApiKeysManager, uow: UnitOfWorkDep) -> list[ApiKeyOut]:
+    """Every key, oldest first (never the secrets)."""
+    return [ApiKeyOut.of(key) for key in list_api_keys(uow=uow)]
+
+
+@router.post("/v1/api-keys", status_code=status.HTTP_201_CREATED)
+def post_api_key(
+    body: ApiKeyCreate, principal: ApiKeysManager, uow: UnitOfWorkDep, state: State
+) -> ApiKeyCreated:
+    """Create a key; store the returned ``key`` now, it cannot be shown again."""
+    owner = principal.subject if principal.kind == "user" else None
+    key, plaintext = create_api_key(
+        uow=uow, name=body.name, roles=body.roles, owner_id=owner, clock=state.clock
+    )
+    return ApiKeyCreated(**ApiKeyOut.of(key).model_dump(), key=plaintext)
+
+
+@router.delete("/v1/api-keys/{key_id}")
+def delete_api_key(
+    key_id: str, principal: ApiKeysManager, uow: UnitOfWorkDep, state: State
+) -> ApiKeyOut:
+    """Revoke a key; it stops working at once."""
+    return ApiKeyOut.of(revoke_api_key(uow=uow, key_id=key_id, clock=state.clock))

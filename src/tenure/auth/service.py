@@ -1,0 +1,293 @@
+"""Auth services: plain keyword-only functions, one transaction each.
+
+Every function takes an unopened unit of work and opens it itself (``with uow:``), committing its
+own change; pass ``uow=factory()``. A nested call fails loudly rather than sharing a transaction
+by accident.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from pydantic import SecretStr
+
+from tenure.auth import api_keys, passwords, tokens
+from tenure.auth.model import ApiKey, Principal, User
+from tenure.auth.ports import UnitOfWork
+from tenure.core.clock import Clock, SystemClock
+from tenure.core.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    StoreUnavailable,
+    ValidationError,
+)
+from tenure.core.roles import Role
+
+__all__ = [
+    "JWT_SECRET_NAME",
+    "KEY_USE_RESOLUTION",
+    "LOCKOUT_PERIOD",
+    "MAX_FAILED_LOGINS",
+    "authenticate",
+    "authenticate_api_key",
+    "authenticate_token",
+    "create_api_key",
+    "create_user",
+    "ensure_admin",
+    "list_api_keys",
+    "list_users",
+    "principal_for",
+    "revoke_api_key",
+    "signing_secret",
+]
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT_PERIOD = timedelta(minutes=15)
+JWT_SECRET_NAME = "jwt_signing_key"
+KEY_USE_RESOLUTION = timedelta(minutes=1)
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+_BAD_LOGIN = "invalid username or password"
+_SYSTEM_CLOCK = SystemClock()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _normalise_username(username: str) -> str:
+    normalised = username.strip().lower()
+    if not _USERNAME.fullmatch(normalised):
+        raise ValidationError(
+            "username must be 2-64 characters: letters, digits and . _ @ -", field="username"
+        )
+    return normalised
+
+
+def _checked_roles(roles: Iterable[Role | str]) -> frozenset[Role]:
+    try:
+        parsed = frozenset(Role(role) for role in roles)
+    except ValueError as exc:
+        raise ValidationError("unknown role", field="roles") from exc
+    if not parsed:
+        raise ValidationError("at least one role is required", field="roles")
+    return parsed
+
+
+def _new_user(
+    *,
+    username: str,
+    password: str,
+    roles: Iterable[Role | str],
+    display_name: str | None,
+    at: datetime,
+) -> tuple[User, str]:
+    name = _normalise_username(username)
+    passwords.check_password_policy(password)
+    if display_name is not None and len(display_name) > 200:
+        raise ValidationError("display name must be at most 200 characters", field="display_name")
+    user = User(
+        id=_new_id(),
+        username=name,
+        display_name=display_name,
+        roles=_checked_roles(roles),
+        active=True,
+        created_at=at,
+    )
+    return user, passwords.hash_password(password)
+
+
+def create_user(
+    *,
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    roles: Iterable[Role | str],
+    display_name: str | None = None,
+    clock: Clock = _SYSTEM_CLOCK,
+) -> User:
+    """Create an active user with an Argon2id password hash."""
+    user, password_hash = _new_user(
+        username=username, password=password, roles=roles, display_name=display_name, at=clock.now()
+    )
+    with uow:
+        uow.users.add(user, password_hash=password_hash)
+        uow.commit()
+    return user
+
+
+def authenticate(
+    *, uow: UnitOfWork, username: str, password: str, clock: Clock = _SYSTEM_CLOCK
+) -> User:
+    """Return the user whose password matches, or raise ``AuthenticationFailed``.
+
+    After ``MAX_FAILED_LOGINS`` failures in a row the account is locked for ``LOCKOUT_PERIOD``;
+    every failure gives the same message so that a caller cannot tell which part was wrong.
+    """
+    now = clock.now()
+    with uow:
+        user = uow.users.get_by_username(username.strip().lower())
+        stored = uow.users.password_hash(user.id) if user is not None else None
+        locked = user is not None and user.locked_until is not None and user.locked_until > now
+        if user is None or stored is None or not user.active or locked:
+            passwords.verify_no_user(password)
+            raise AuthenticationFailed(_BAD_LOGIN)
+        check = passwords.verify_password(password, stored)
+        if not check.ok:
+            failures = user.failed_login_count + 1
+            locked_until = now + LOCKOUT_PERIOD if failures >= MAX_FAILED_LOGINS else None
+            uow.users.record_failed_login(user.id, locked_until=locked_until)
+            uow.commit()
+            raise AuthenticationFailed(_BAD_LOGIN)
+        if check.new_hash is not None:
+            uow.users.set_password_hash(user.id, check.new_hash)
+        uow.users.record_login(user.id, at=now)
+        uow.commit()
+    return user
+
+
+def principal_for(user: User) -> Principal:
+    """The principal a signed-in user acts as."""
+    return Principal(subject=user.id, roles=user.roles, kind="user", name=user.username)
+
+
+def authenticate_token(
+    *, uow: UnitOfWork, token: str, secret: SecretStr, clock: Clock = _SYSTEM_CLOCK
+) -> Principal:
+    """Check a bearer token and that its user is still active; roles come fresh from the store."""
+    claimed = tokens.verify_token(token, secret=secret, clock=clock)
+    with uow:
+        user = uow.users.get(claimed.subject)
+    if user is None or not user.active:
+        raise AuthenticationFailed("the token's user is no longer active")
+    return principal_for(user)
+
+
+def authenticate_api_key(*, uow: UnitOfWork, key: str, clock: Clock = _SYSTEM_CLOCK) -> Principal:
+    """Check a presented API key (constant-time) and record its use."""
+    prefix, secret = api_keys.parse_key(key)
+    with uow:
+        found = uow.api_keys.find_by_prefix(prefix)
+        if found is None:
+            api_keys.secret_matches(secret, "0" * 64)
+            raise AuthenticationFailed("the API key is not valid")
+        record, secret_hash = found
+        if not api_keys.secret_matches(secret, secret_hash) or not record.active:
+            raise AuthenticationFailed("the API key is not valid")
+        now = clock.now()
+        # Recording every call would make each API request a write; once a minute is enough.
+        if record.last_used_at is None or now - record.last_used_at >= KEY_USE_RESOLUTION:
+            uow.api_keys.touch(record.id, at=now)
+            uow.commit()
+    return Principal(subject=record.id, roles=record.roles, kind="api_key", name=record.name)
+
+
+def create_api_key(
+    *,
+    uow: UnitOfWork,
+    name: str,
+    roles: Iterable[Role | str],
+    owner_id: str | None = None,
+    clock: Clock = _SYSTEM_CLOCK,
+) -> tuple[ApiKey, str]:
+    """Create a key; returns the record and the plaintext key (never stored, shown once)."""
+    cleaned = name.strip()
+    if not 1 <= len(cleaned) <= 100:
+        raise ValidationError("name must be 1-100 characters", field="name")
+    generated = api_keys.generate_key()
+    key = ApiKey(
+        id=_new_id(),
+        name=cleaned,
+        prefix=generated.prefix,
+        roles=_checked_roles(roles),
+        created_at=clock.now(),
+        owner_id=owner_id,
+    )
+    with uow:
+        uow.api_keys.add(key, secret_hash=generated.secret_hash)
+        uow.commit()
+    return key, generated.plaintext
+
+
+def revoke_api_key(*, uow: UnitOfWork, key_id: str, clock: Clock = _SYSTEM_CLOCK) -> ApiKey:
+    """Revoke a key (revoking twice keeps the first revocation time)."""
+    with uow:
+        key = uow.api_keys.get(key_id)
+        if key is None:
+            raise NotFound("no API key with this id", field="key_id")
+        if key.revoked_at is not None:
+            return key
+        uow.api_keys.revoke(key_id, at=clock.now())
+        uow.commit()
+        revoked = uow.api_keys.get(key_id)
+    if revoked is None:
+        raise NotFound("no API key with this id", field="key_id")
+    return revoked
+
+
+def list_users(*, uow: UnitOfWork) -> list[User]:
+    """Every user, ordered by username."""
+    with uow:
+        return uow.users.list()
+
+
+def list_api_keys(*, uow: UnitOfWork) -> list[ApiKey]:
+    """Every API key (never their secrets), oldest first."""
+    with uow:
+        return uow.api_keys.list()
+
+
+def ensure_admin(
+    *, uow: UnitOfWork, username: str = "admin", clock: Clock = _SYSTEM_CLOCK
+) -> str | None:
+    """Create the admin with a generated password if absent and return it once; None if present."""
+    password = passwords.generate_password()
+    user, password_hash = _new_user(
+        username=username,
+        password=password,
+        roles=[Role.ADMIN],
+        display_name="Administrator",
+        at=clock.now(),
+    )
+    with uow:
+        if uow.users.get_by_username(user.username) is not None:
+            return None
+        try:
+            uow.users.add(user, password_hash=password_hash)
+            uow.commit()
+        except Conflict:
+            return None
+    return password
+
+
+def signing_secret(
+    *,
+    configured: SecretStr | None,
+    uow: UnitOfWork,
+    clock: Clock = _SYSTEM_CLOCK,
+) -> SecretStr:
+    """The JWT signing key: the configured one, else the store's, generated on first use.
+
+    Two workers starting together may both generate one; the store's unique name lets one win and
+    the other reads the winner's, so every worker signs with the same key.
+    """
+    if configured is not None:
+        return configured
+    with uow:
+        stored = uow.secrets.get(JWT_SECRET_NAME)
+        if stored is not None:
+            return SecretStr(stored)
+        try:
+            uow.secrets.add(JWT_SECRET_NAME, secrets.token_urlsafe(48), at=clock.now())
+            uow.commit()
+        except Conflict:
+            pass
+    with uow:
+        stored = uow.secrets.get(JWT_SECRET_NAME)
+    if stored is None:
+        raise StoreUnavailable("the signing key could not be stored")
+    return SecretStr(stored)
