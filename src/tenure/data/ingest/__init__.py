@@ -1,0 +1,28 @@
+"""Validated ingest: map, validate and load a bank's CSV or Parquet extracts, quarantining refusals.
+
+Public API::
+
+    ingest_directory(*, warehouse, source_dir, mapping=None, progress=None) -> IngestReport
+    load_mapping(path, *, catalog) -> IngestMapping
+"""
+
+from __future__ import annotations
+
+from tenure.data.ingest.loader import ProgressCallback, ingest_directory
+from tenure.data.ingest.mapping import IngestMapping, load_mapping, parse_mapping
+from tenure.data.ingest.ports import QueryFailed, Warehouse
+from tenure.data.ingest.report import IngestProgress, IngestReport, TableReport, TableStatus
+
+__all__ = [
+    "IngestMapping",
+    "IngestProgress",
+    "IngestReport",
+    "ProgressCallback",
+    "QueryFailed",
+    "TableReport",
+    "TableStatus",
+    "Warehouse",
+    "ingest_directory",
+    "load_mapping",
+    "parse_mapping",
+]

@@ -1,0 +1,313 @@
+"""The ingest service: load a directory of CSV or Parquet files into the warehouse, all or nothing.
+
+For each declared table in load order (parents first) the file is hashed (a file already loaded is
+skipped), its header bound to the canonical columns (through the mapping, if any), validated in one
+set-based pass, its accepted rows inserted and its refused rows quarantined with a reason. The whole
+directory is one transaction: data, quarantine, the ``_ingest_files`` manifest and the
+``_ingest_batches`` row commit together, or nothing does.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenure.core.clock import Clock, SystemClock
+from tenure.core.errors import ConfigurationError, ValidationError
+from tenure.data.ingest.binding import ColumnBinding, bind_columns
+from tenure.data.ingest.mapping import IngestMapping
+from tenure.data.ingest.ports import QueryFailed, Warehouse
+from tenure.data.ingest.quarantine import (
+    CODES_TABLE,
+    REJECT_LINES_TABLE,
+    quarantine_rejects_sql,
+    quarantine_rows_sql,
+    reject_lines_sql,
+)
+from tenure.data.ingest.report import IngestProgress, IngestReport, TableReport, TableStatus
+from tenure.data.ingest.sources import (
+    REJECTS_SCAN,
+    REJECTS_TABLE,
+    SourceFile,
+    SourceFormat,
+    SourcePlan,
+    discover_sources,
+    file_sha256,
+    read_header,
+    scan_sql,
+)
+from tenure.data.ingest.validation import CheckPlan, load_sql, plan_checks, validate_sql
+
+__all__ = ["ProgressCallback", "ingest_directory"]
+
+ProgressCallback = Callable[[IngestProgress], None]
+_STEPS = ("hashing", "validating", "loading", "quarantining", "done")
+_EXAMPLES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    batch_id: str
+    at: str
+    warehouse: Warehouse
+    mapping: IngestMapping | None
+    progress: ProgressCallback | None
+
+    def tell(self, source: SourceFile, step: str) -> None:
+        if self.progress is not None:
+            done = _STEPS.index(step) + 1
+            self.progress(IngestProgress(source.table.name, source.name, step, done, len(_STEPS)))
+
+
+def ingest_directory(
+    *,
+    warehouse: Warehouse,
+    source_dir: Path,
+    mapping: IngestMapping | None = None,
+    progress: ProgressCallback | None = None,
+    clock: Clock | None = None,
+    batch_id: str | None = None,
+) -> IngestReport:
+    """Validate and load every canonical file in ``source_dir`` as one all-or-nothing batch."""
+    started = time.perf_counter()
+    at = (clock or SystemClock()).now().isoformat()
+    plan = discover_sources(source_dir, warehouse.catalog, mapping)
+    batch = _Batch(batch_id or uuid.uuid4().hex, at, warehouse, mapping, progress)
+    try:
+        with _plans_as_written(warehouse), warehouse.transaction():
+            report = _ingest_batch(batch, plan, source_dir, started, clock or SystemClock())
+    except _ExpressionFailed as failed:
+        raise _explain_failure(batch, failed.source, failed.header) from failed.__cause__
+    _drop_scratch(warehouse)
+    return report
+
+
+@contextmanager
+def _plans_as_written(warehouse: Warehouse) -> Iterator[None]:
+    """Keep hash joins building on the parent side.
+
+    DuckDB cannot estimate a CSV scan's size (it guesses a few dozen rows), so it would build the
+    hash table on the millions of file rows instead of on the parent table's keys.
+    """
+    warehouse.execute("SET disabled_optimizers = 'build_side_probe_side'")
+    try:
+        yield
+    finally:
+        warehouse.execute("RESET disabled_optimizers")
+
+
+class _ExpressionFailed(Exception):
+    """The validation query failed; explained once the transaction has rolled back."""
+
+    def __init__(self, source: SourceFile, header: tuple[str, ...]) -> None:
+        super().__init__(source.name)
+        self.source = source
+        self.header = header
+
+
+def _ingest_batch(
+    batch: _Batch, plan: SourcePlan, source_dir: Path, started: float, clock: Clock
+) -> IngestReport:
+    by_table = {source.table.name: _ingest_file(batch, source) for source in plan.files}
+    catalog = batch.warehouse.catalog
+    report = IngestReport(
+        batch.batch_id,
+        str(source_dir),
+        tuple(by_table.get(t.name, TableReport(t.name, TableStatus.NOT_PRESENT)) for t in catalog),
+        plan.unknown,
+        time.perf_counter() - started,
+    )
+    _record_batch(batch, report, at_end=clock.now().isoformat())
+    return report
+
+
+def _ingest_file(batch: _Batch, source: SourceFile) -> TableReport:
+    started = time.perf_counter()
+    warehouse = batch.warehouse
+    batch.tell(source, "hashing")
+    sha256 = file_sha256(source.path)
+    seen = warehouse.fetch_all(
+        "SELECT count(*) FROM _ingest_files WHERE table_name = ? AND sha256 = ?",
+        [source.table.name, sha256],
+    )
+    if seen[0][0]:
+        batch.tell(source, "done")
+        return TableReport(source.table.name, TableStatus.ALREADY_LOADED, source.name)
+    header = read_header(source, warehouse)
+    binding = bind_columns(
+        table=source.table,
+        mapping=batch.mapping.for_table(source.table.name) if batch.mapping else None,
+        header=header,
+        warehouse=warehouse,
+        file_name=source.name,
+        typed_source=source.format is SourceFormat.PARQUET,
+    )
+    checks = plan_checks(source.table, binding)
+    report = _load_rows(batch, source, header, binding, checks)
+    report = TableReport(
+        report.table, report.status, report.source_file, report.rows_in, report.loaded,
+        report.quarantined, report.examples, time.perf_counter() - started,
+    )  # fmt: skip
+    _record_file(batch, report, sha256)
+    batch.tell(source, "done")
+    return report
+
+
+def _load_rows(
+    batch: _Batch,
+    source: SourceFile,
+    header: tuple[str, ...],
+    binding: ColumnBinding,
+    checks: CheckPlan,
+) -> TableReport:
+    warehouse = batch.warehouse
+    batch.tell(source, "validating")
+    parsed, refused, rejected = _validate(batch, source, header, binding, checks)
+    batch.tell(source, "loading")
+    ordinal = _ordinal(source)
+    loaded = warehouse.execute(
+        load_sql(
+            source.table,
+            binding,
+            scan=scan_sql(source, header, store_rejects=False),
+            ordinal=ordinal,
+            refused=f"temp.{CODES_TABLE}" if refused else None,
+        )
+    )
+    if loaded != parsed - refused:
+        raise AssertionError(f"{source.name}: loaded {loaded} of {parsed - refused} valid rows")
+    batch.tell(source, "quarantining")
+    quarantined = _quarantine(batch, source, checks, refused=refused, rejected=rejected)
+    return TableReport(
+        source.table.name,
+        TableStatus.LOADED,
+        source.name,
+        rows_in=parsed + rejected,
+        loaded=loaded,
+        quarantined=quarantined,
+        examples=_examples(batch, source) if quarantined else (),
+    )
+
+
+def _ordinal(source: SourceFile) -> str:
+    return "file_row_number" if source.format is SourceFormat.PARQUET else "row_number() OVER ()"
+
+
+def _validate(
+    batch: _Batch,
+    source: SourceFile,
+    header: tuple[str, ...],
+    binding: ColumnBinding,
+    checks: CheckPlan,
+) -> tuple[int, int, int]:
+    """Materialise every row's check code; returns (rows parsed, rows refused, lines rejected)."""
+    warehouse = batch.warehouse
+    for name in (REJECTS_TABLE, REJECTS_SCAN):
+        warehouse.drop_scratch(name)
+    query = validate_sql(
+        source.table,
+        binding,
+        checks,
+        scan=scan_sql(source, header, store_rejects=True),
+        ordinal=_ordinal(source),
+    )
+    try:
+        warehouse.materialize(CODES_TABLE, query)
+    except QueryFailed as exc:
+        raise _ExpressionFailed(source, header) from exc
+    ((parsed, refused),) = warehouse.fetch_all(
+        f"SELECT count(*), count(*) FILTER (WHERE __code > 0) FROM temp.{CODES_TABLE}"
+    )
+    rejected = 0
+    if source.format is SourceFormat.CSV:
+        ((rejected,),) = warehouse.fetch_all(
+            f"SELECT count(DISTINCT line) FROM temp.{REJECTS_TABLE}"
+        )
+    return int(parsed), int(refused), int(rejected)
+
+
+def _explain_failure(batch: _Batch, source: SourceFile, header: tuple[str, ...]) -> Exception:
+    """Name the mapping expression that failed on some row, without quoting the row."""
+    table_mapping = batch.mapping.for_table(source.table.name) if batch.mapping else None
+    scan = scan_sql(source, header, store_rejects=False)
+    for column, rule in table_mapping.columns.items() if table_mapping else ():
+        if rule.expression is None:
+            continue
+        try:
+            batch.warehouse.fetch_all(f"SELECT count({rule.expression}) FROM {scan}")
+        except QueryFailed:
+            where = f"tables.{source.table.name}.expressions.{column}"
+            return ConfigurationError(
+                f"mapping {where}: the expression fails on some rows of {source.name}; "
+                "use TRY_CAST so that bad values are quarantined instead",
+                field=where,
+            )
+    return ValidationError(f"{source.name}: the file cannot be read", field=source.table.name)
+
+
+def _quarantine(
+    batch: _Batch, source: SourceFile, checks: CheckPlan, *, refused: int, rejected: int
+) -> int:
+    warehouse = batch.warehouse
+    params = [batch.batch_id, batch.at]
+    written = 0
+    if refused:
+        if rejected:
+            warehouse.materialize(REJECT_LINES_TABLE, reject_lines_sql())
+        sql = quarantine_rows_sql(source, checks, with_rejects=rejected > 0)
+        written += warehouse.execute(sql, params)
+    if rejected:
+        written += warehouse.execute(quarantine_rejects_sql(source), params)
+    if written != refused + rejected:
+        raise AssertionError(f"{source.name}: quarantined {written} of {refused + rejected}")
+    return written
+
+
+def _examples(batch: _Batch, source: SourceFile) -> tuple[str, ...]:
+    rows = batch.warehouse.fetch_all(
+        "SELECT source_file, line, reason FROM quarantine WHERE batch_id = ? AND table_name = ? "
+        f"ORDER BY line LIMIT {_EXAMPLES}",
+        [batch.batch_id, source.table.name],
+    )
+    return tuple(f"{source.line_kind} {line}: {reason}" for _, line, reason in rows)
+
+
+def _record_file(batch: _Batch, report: TableReport, sha256: str) -> None:
+    batch.warehouse.execute(
+        "INSERT INTO _ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMPTZ))",
+        [
+            batch.batch_id,
+            report.table,
+            report.source_file,
+            sha256,
+            report.rows_in,
+            report.loaded,
+            report.quarantined,
+            batch.at,
+        ],
+    )
+
+
+def _record_batch(batch: _Batch, report: IngestReport, *, at_end: str) -> None:
+    batch.warehouse.execute(
+        "INSERT INTO _ingest_batches VALUES "
+        "(?, ?, CAST(? AS TIMESTAMPTZ), CAST(? AS TIMESTAMPTZ), ?, ?, ?)",
+        [
+            batch.batch_id,
+            report.source_dir,
+            batch.at,
+            at_end,
+            report.rows_in,
+            report.loaded,
+            report.quarantined,
+        ],
+    )
+
+
+def _drop_scratch(warehouse: Warehouse) -> None:
+    for name in (CODES_TABLE, REJECT_LINES_TABLE, REJECTS_TABLE, REJECTS_SCAN):
+        warehouse.drop_scratch(name)

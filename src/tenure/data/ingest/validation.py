@@ -1,0 +1,287 @@
+"""The SQL that validates a file in one set-based pass and finds each row's first failing rule.
+
+Every canonical column arrives as VARCHAR (``__v0``, ``__v1``, ... in column order) and is cast
+with ``TRY_CAST`` into its canonical name. One ``CASE`` gives each row the code of its first
+failing check: per column (required, type, allowed values, range), then row checks, then a key
+repeated in the file, a key already in the warehouse, and each foreign key (an anti-join against
+the parent table, which already holds this batch's accepted parents). Codes are turned into a field
+and a reason only for the rows that fail (see :mod:`tenure.data.ingest.quarantine`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tenure.data.ingest.binding import ColumnBinding, quote_ident
+from tenure.data.schema import Column, ColumnType, Table
+
+__all__ = ["Check", "CheckPlan", "load_sql", "plan_checks", "validate_sql"]
+
+_CASTS = {
+    ColumnType.INT: "BIGINT",
+    ColumnType.MONEY: "BIGINT",
+    ColumnType.FLOAT: "DOUBLE",
+    ColumnType.BOOL: "BOOLEAN",
+    ColumnType.DATE: "DATE",
+    ColumnType.TIMESTAMP: "TIMESTAMPTZ",
+}
+_NOT_A = {
+    ColumnType.INT: "is not an integer",
+    ColumnType.MONEY: "is not an integer (minor units)",
+    ColumnType.FLOAT: "is not a number",
+    ColumnType.BOOL: "is not true or false",
+    ColumnType.DATE: "is not a valid date (YYYY-MM-DD)",
+    ColumnType.TIMESTAMP: "is not a valid ISO 8601 timestamp",
+}
+_TIME_TYPES = (ColumnType.DATE, ColumnType.TIMESTAMP)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One rule: its code, the field it names, when a row fails it, and the reason (both SQL).
+
+    ``fails`` reads the typed columns (canonical names) and ``__v<i>``; ``reason`` reads only
+    ``__v<i>`` (the text as it arrived), ``__first_line`` and ``__line``.
+    """
+
+    code: int
+    field: str
+    fails: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckPlan:
+    """All checks of a table: row-level ones, then the key and foreign-key ones."""
+
+    row_checks: tuple[Check, ...]
+    duplicate: Check
+    existing: Check
+    foreign_keys: tuple[tuple[Column, Check], ...]
+
+    @property
+    def all(self) -> tuple[Check, ...]:
+        """Every check in the order rows are judged."""
+        fks = tuple(check for _, check in self.foreign_keys)
+        return (*self.row_checks, self.duplicate, self.existing, *fks)
+
+
+def _v(table: Table, name: str) -> str:
+    return f"__v{table.column_names.index(name)}"
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _shown(column: Column, ref: str) -> str:
+    """The offending value quoted in a reason, unless the column holds personal data."""
+    if column.pii is not None:
+        return "'the value'"
+    return f"'''' || left({ref}, 80) || ''''"
+
+
+def typed_sql(column: Column, value: str, fmt: str | None) -> str:
+    """SQL that casts a VARCHAR value to the column's type (NULL when it does not cast)."""
+    if column.type not in _CASTS:
+        return value
+    target = _CASTS[column.type]
+    if fmt is not None:
+        return f"CAST(try_strptime({value}, {_text(fmt)}) AS {target})"
+    return f"TRY_CAST({value} AS {target})"
+
+
+def _bound_sql(column: Column, bound: int | float | str) -> str:
+    if column.type in _TIME_TYPES:
+        return f"{_CASTS[column.type]} {_text(str(bound))}"
+    return repr(bound)
+
+
+def _message(name: str, shown: str | None, tail: str) -> str:
+    if shown is None:
+        return _text(f"{name}: {tail}")
+    return f"{_text(name + ': ')} || {shown} || {_text(' ' + tail)}"
+
+
+def _type_rule(column: Column, v: str, typed: str, fmt: str | None) -> tuple[str, str]:
+    bad = f"{typed} IS NULL"
+    if column.type in (ColumnType.INT, ColumnType.MONEY):
+        bad = f"({bad} OR contains({v}, '.'))"
+    elif column.type is ColumnType.FLOAT:
+        bad = f"({bad} OR NOT isfinite({typed}))"
+    what = _NOT_A[column.type] if fmt is None else f"does not match the format {fmt}"
+    return f"{v} IS NOT NULL AND {bad}", _message(column.name, _shown(column, v), what)
+
+
+def _range_rules(column: Column, v: str, typed: str) -> list[tuple[str, str]]:
+    timed = column.type in _TIME_TYPES
+    rules = []
+    for bound, op, word in (
+        (column.minimum, "<", "before" if timed else "below the minimum"),
+        (column.maximum, ">", "after" if timed else "above the maximum"),
+    ):
+        if bound is not None:
+            tail = f"is {word} {bound}"
+            rules.append(
+                (
+                    f"{typed} {op} {_bound_sql(column, bound)}",
+                    _message(column.name, _shown(column, v), tail),
+                )
+            )
+    return rules
+
+
+def _column_rules(column: Column, v: str, fmt: str | None) -> list[tuple[str, str]]:
+    typed = quote_ident(column.name)
+    rules: list[tuple[str, str]] = []
+    if column.required:
+        rules.append((f"{v} IS NULL", _message(column.name, None, "required value is missing")))
+    if column.type in _CASTS:
+        rules.append(_type_rule(column, v, typed, fmt))
+    if column.values:
+        allowed = ", ".join(_text(value) for value in column.values)
+        tail = "is not one of " + ", ".join(column.values)
+        rules.append(
+            (f"{typed} NOT IN ({allowed})", _message(column.name, _shown(column, v), tail))
+        )
+    return rules + _range_rules(column, v, typed)
+
+
+def _key_text(table: Table, columns: tuple[str, ...]) -> str:
+    """SQL text ``a='x', b='y'`` naming a key's values (personal-data columns left out)."""
+    parts = []
+    for name in columns:
+        column = table.column(name)
+        shown = _shown(column, _v(table, name))
+        parts.append(f"{_text(name + '=')} || {shown}")
+    return " || ', ' || ".join(parts)
+
+
+def plan_checks(table: Table, binding: ColumnBinding) -> CheckPlan:
+    """Every check of a table, numbered in the order a row is judged."""
+    rules: list[tuple[str, str, str]] = []
+    for column in table.columns:
+        v = _v(table, column.name)
+        fmt = binding.formats.get(column.name)
+        rules += [(column.name, f, r) for f, r in _column_rules(column, v, fmt)]
+    for check in table.checks:
+        fails = f"NOT coalesce(({check.condition}), true)"
+        rules.append((check.field, fails, _text(f"{check.field}: {check.reason}")))
+    row_checks = tuple(Check(i + 1, f, fails, reason) for i, (f, fails, reason) in enumerate(rules))
+    code = len(row_checks)
+    key_field = ",".join(table.primary_key)
+    key_text = _key_text(table, table.primary_key)
+    duplicate = Check(
+        code + 1,
+        key_field,
+        "__first IS NOT NULL AND __ord > __first",
+        f"'duplicate key ' || {key_text} || ' (also at ' || __first_line || ')'",
+    )
+    existing = Check(
+        code + 2,
+        key_field,
+        "__existing IS NOT NULL",
+        f"'already loaded: ' || {key_text} || ' is already in {table.name}'",
+    )
+    fks = tuple(
+        (column, _foreign_key_check(table, column, i, code + 3 + i))
+        for i, column in enumerate(table.foreign_keys)
+    )
+    return CheckPlan(row_checks, duplicate, existing, fks)
+
+
+def _foreign_key_check(table: Table, column: Column, index: int, code: int) -> Check:
+    parent = column.referenced_table or ""
+    noun = (column.referenced_column or "").removesuffix("_id")
+    fails = f"{quote_ident(column.name)} IS NOT NULL AND __parent{index} IS NULL"
+    if column.pii is not None:
+        return Check(
+            code, column.name, fails, _message(column.name, None, f"no {noun} in {parent}")
+        )
+    reason = (
+        f"{_text(f'{column.name}: no {noun} ')} || {_shown(column, _v(table, column.name))} "
+        f"|| {_text(' in ' + parent)}"
+    )
+    return Check(code, column.name, fails, reason)
+
+
+def _typed_columns(table: Table, binding: ColumnBinding, *, from_values: bool) -> list[str]:
+    out = []
+    for i, column in enumerate(table.columns):
+        value = binding.values[column.name] if from_values else f"__v{i}"
+        out.append(f"{typed_sql(column, value, binding.formats.get(column.name))}")
+    return out
+
+
+def _join_on(left: str, right: str, columns: tuple[str, ...], right_names: tuple[str, ...]) -> str:
+    return " AND ".join(
+        f"{left}.{quote_ident(c)} = {right}.{quote_ident(r)}"
+        for c, r in zip(columns, right_names, strict=True)
+    )
+
+
+def _lookups(table: Table, plan: CheckPlan) -> tuple[str, str, str]:
+    """CTEs of parent keys, the LEFT JOINs onto them, and the columns they add."""
+    key = table.primary_key
+    ctes = []
+    joins = [
+        f"LEFT JOIN d ON {_join_on('c', 'd', key, key)}",
+        f"LEFT JOIN e ON {_join_on('c', 'e', key, key)}",
+    ]
+    picked = ["d.__first", "e.__existing"]
+    for i, (column, _) in enumerate(plan.foreign_keys):
+        parent = quote_ident(column.referenced_table or "")
+        ref = quote_ident(column.referenced_column or "")
+        ctes.append(f", p{i} AS (SELECT DISTINCT {ref} AS __k, true AS __parent{i} FROM {parent})")
+        joins.append(f"LEFT JOIN p{i} ON c.{quote_ident(column.name)} = p{i}.__k")
+        picked.append(f"p{i}.__parent{i}")
+    return "".join(ctes), " ".join(joins), ", ".join(picked)
+
+
+def validate_sql(
+    table: Table, binding: ColumnBinding, plan: CheckPlan, *, scan: str, ordinal: str
+) -> str:
+    """One query over the file: every row's ordinal and failing check (0 when it passes).
+
+    Failing rows also carry their canonical text values (``__bad``) and the source record as JSON
+    (``__raw``); ``__first`` is the ordinal of a repeated key's first occurrence.
+    """
+    values = ", ".join(f"{sql} AS __v{i}" for i, sql in enumerate(binding.values.values()))
+    source = ", ".join(f"{quote_ident(h)} := {quote_ident(h)}" for h in binding.source_columns)
+    casts = _typed_columns(table, binding, from_values=False)
+    typed = ", ".join(
+        f"{sql} AS {quote_ident(c)}" for sql, c in zip(casts, table.column_names, strict=True)
+    )
+    row_case = " ".join(f"WHEN {c.fails} THEN {c.code}" for c in plan.row_checks)
+    later = " ".join(f"WHEN {c.fails} THEN {c.code}" for c in plan.all[len(plan.row_checks) :])
+    keys = ", ".join(quote_ident(k) for k in table.primary_key)
+    parents, joins, picked = _lookups(table, plan)
+    bad = ", ".join(f"__v{i} := __v{i}" for i in range(len(table.columns)))
+    return (
+        f"WITH src AS (SELECT {ordinal} AS __ord, * FROM {scan}), "
+        f"m AS (SELECT __ord, {values}, struct_pack({source}) AS __src FROM src), "
+        f"t AS (SELECT *, {typed} FROM m), "
+        f"c AS (SELECT *, CASE {row_case or 'WHEN false THEN 0'} ELSE 0 END AS __code FROM t), "
+        f"d AS (SELECT {keys}, min(__ord) AS __first FROM c GROUP BY ALL HAVING count(*) > 1), "
+        f"e AS (SELECT DISTINCT {keys}, true AS __existing FROM {quote_ident(table.name)})"
+        f"{parents}, j AS (SELECT c.*, {picked} FROM c {joins}), "
+        f"f AS (SELECT *, CASE WHEN __code > 0 THEN __code {later} ELSE 0 END AS __final FROM j) "
+        f"SELECT __ord, __final AS __code, CASE WHEN __final > 0 THEN __first END AS __first, "
+        f"CASE WHEN __final > 0 THEN struct_pack({bad}) END AS __bad, "
+        f"CASE WHEN __final > 0 THEN CAST(to_json(__src) AS VARCHAR) END AS __raw FROM f"
+    )
+
+
+def load_sql(
+    table: Table, binding: ColumnBinding, *, scan: str, ordinal: str | None, refused: str | None
+) -> str:
+    """``INSERT`` of a file's accepted rows: every row except the ordinals listed in ``refused``."""
+    columns = ", ".join(quote_ident(c) for c in table.column_names)
+    typed = ", ".join(_typed_columns(table, binding, from_values=True))
+    if refused is None or ordinal is None:
+        return f"INSERT INTO {quote_ident(table.name)} ({columns}) SELECT {typed} FROM {scan}"
+    return (
+        f"INSERT INTO {quote_ident(table.name)} ({columns}) SELECT {typed} "
+        f"FROM (SELECT {ordinal} AS __ord, * FROM {scan}) src "
+        f"ANTI JOIN (SELECT __ord FROM {refused} WHERE __code > 0) b USING (__ord)"
+    )
