@@ -48,4 +48,42 @@ CUSTOMER_TRUTH = Table(
     group=Group.TRUTH,
 )
 
-TRUTH_TABLES: tuple[Table, ...] = (CUSTOMER_TRUTH,)
+CONTACT_TRUTH = Table(
+    "contact_truth",
+    "True potential outcomes of each campaign contact: churn probability under each arm.",
+    (
+        Column("contact_id", T.ID, "The contact.", references="contacts.contact_id"),
+        Column("customer_id", T.ID, "The customer contacted.", references="customers.customer_id"),
+        Column(
+            "uplift_class",
+            T.ENUM,
+            "True response type of the customer.",
+            values=("persuadable", "sure_thing", "lost_cause", "do_not_disturb"),
+        ),
+        Column(
+            "churn_prob_if_treated",
+            T.FLOAT,
+            "Probability of deciding to leave within 90 days if sent the offer.",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Column(
+            "churn_prob_if_holdout",
+            T.FLOAT,
+            "Probability of deciding to leave within 90 days if held out.",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        Column(
+            "treatment_effect",
+            T.FLOAT,
+            "Treated minus holdout churn probability (negative = the offer retains).",
+            minimum=-1.0,
+            maximum=1.0,
+        ),
+    ),
+    ("contact_id",),
+    group=Group.TRUTH,
+)
+
+TRUTH_TABLES: tuple[Table, ...] = (CUSTOMER_TRUTH, CONTACT_TRUTH)
