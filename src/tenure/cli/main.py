@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tenure.cli import ingest, serve, users
+from tenure.cli import demo, ingest, serve, synth, users
 from tenure.data.catalog import canonical_catalog
 from tenure.data.docs import render_data_model
 
@@ -21,9 +21,11 @@ app = typer.Typer(
 )
 docs_app = typer.Typer(help="Generate reference documentation.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+synth.register(app)
 ingest.register(app)
 serve.register(app)
 users.register(app)
+demo.register(app)
 
 
 @docs_app.command("data-model")
