@@ -54,6 +54,28 @@ def test_closure_labels_are_the_closed_customers(db: duckdb.DuckDBPyConnection) 
     assert closed_accounts == 0
 
 
+def test_payees_are_registered_before_use_and_before_their_owner_leaves(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    assert _count(db, "SELECT count(*) FROM payees") > 0
+    after_closure = _count(
+        db,
+        "SELECT count(*) FROM payees p JOIN customers c USING (customer_id) "
+        "WHERE p.added_at > c.closed_at",
+    )
+    used_before = _count(
+        db,
+        "SELECT count(*) FROM transactions t JOIN payees p USING (payee_id) "
+        "WHERE t.occurred_at < p.added_at",
+    )
+    changed_before = _count(
+        db,
+        "SELECT count(*) FROM profile_changes x JOIN payees p USING (payee_id) "
+        "WHERE x.changed_at < p.added_at",
+    )
+    assert (after_closure, used_before, changed_before) == (0, 0, 0)
+
+
 def test_dormancy_labels_follow_90_days_without_initiated_transactions(tmp_path: Path) -> None:
     db = load(run(tmp_path, customers=900, chunk_size=450, churn_definition="dormancy_90d"))
     start = SimulationConfig().start_second

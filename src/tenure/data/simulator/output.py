@@ -274,6 +274,24 @@ def _last_active(result: ChunkResult, tx: TxBatch) -> np.ndarray:
     return np.where(last >= 0, last, result.people.opened_at)
 
 
+def _settled_added_at(
+    result: ChunkResult, every: PayeeBatch, tx: TxBatch, changes: ChangeBatch
+) -> np.ndarray:
+    """Registration dates no later than a payee's first use, nor than its owner's departure.
+
+    Payees are drawn before the month-by-month simulation decides who leaves and which payee a
+    transfer goes to, so a drawn date can fall after either; a bank's records never show that.
+    """
+    latest = np.full(len(every), np.iinfo(np.int64).max, dtype=np.int64)
+    for payee, time in ((tx.payee, tx.time), (changes.payee, changes.time)):
+        used = payee >= 0
+        np.minimum.at(latest, payee[used], time[used] - 60)
+    closed = result.closed_at[every.customer]
+    latest = np.where(closed >= 0, np.minimum(latest, closed - 60), latest)
+    opened = result.people.opened_at[every.customer]
+    return np.asarray(np.maximum(np.minimum(every.added_at, latest), opened))
+
+
 def chunk_tables(config: SimulationConfig, result: ChunkResult) -> dict[str, pa.Table]:
     """Every table this chunk contributes, keyed by table name."""
     ids = Ids(config)
@@ -283,12 +301,13 @@ def chunk_tables(config: SimulationConfig, result: ChunkResult) -> dict[str, pa.
     every, seq = _payee_frame(result)
     payee_ids = ids.payees(result.people.number[every.customer], seq)
     tx = TxBatch.concat(result.tx)
+    changes = ChangeBatch.concat(result.changes)
+    every.added_at = _settled_added_at(result, every, tx, changes)
     balance_after = np.concatenate(result.balance_after)
     order = np.lexsort((np.arange(len(tx)), tx.account, tx.time))
     tx, balance_after = tx.take(order), balance_after[order]
     events = EventBatch.concat(result.events)
     events = events.take(np.lexsort((np.arange(len(events)), events.customer, events.time)))
-    changes = ChangeBatch.concat(result.changes)
     changes = changes.take(np.lexsort((np.arange(len(changes)), changes.customer, changes.time)))
     transactions = transactions_table(result, ids, tx, balance_after, account_ids, payee_ids, rng)
     event_table = _events(result, ids, events, rng)
