@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tenure.cli import demo, ingest, serve, synth, users
+from tenure.cli import churn, demo, ingest, serve, synth, users
 from tenure.data.catalog import canonical_catalog
 from tenure.data.docs import render_data_model
 
@@ -26,6 +26,7 @@ ingest.register(app)
 serve.register(app)
 users.register(app)
 demo.register(app)
+churn.register(app)
 
 
 @docs_app.command("data-model")
