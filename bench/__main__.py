@@ -32,6 +32,8 @@ def main(argv: list[str]) -> int:
     for name in names:
         print(f"== bench {name} ==", flush=True)
         started = time.perf_counter()
+        # Each benchmark reads its own options from argv; under the runner it gets none.
+        sys.argv = [f"bench_{name}"]
         importlib.import_module(f"bench.bench_{name}").main()
         print(f"== bench {name}: {time.perf_counter() - started:.1f} s ==", flush=True)
     return 0
