@@ -40,13 +40,21 @@ from tenure.data.ingest.sources import (
     read_header,
     scan_sql,
 )
-from tenure.data.ingest.validation import CheckPlan, load_sql, plan_checks, validate_sql
+from tenure.data.ingest.validation import (
+    CheckPlan,
+    describe_sql,
+    duplicates_sql,
+    load_sql,
+    plan_checks,
+    validate_sql,
+)
 
 __all__ = ["ProgressCallback", "ingest_directory"]
 
 ProgressCallback = Callable[[IngestProgress], None]
 _STEPS = ("hashing", "validating", "loading", "quarantining", "done")
 _EXAMPLES = 3
+_ROWS = f"temp.{CODES_TABLE}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +165,15 @@ def _ingest_file(batch: _Batch, source: SourceFile) -> TableReport:
     return report
 
 
+@dataclass(frozen=True, slots=True)
+class _Validated:
+    """What validation found: rows parsed, rows refused, lines the reader rejected."""
+
+    parsed: int
+    refused: int
+    rejected: int
+
+
 def _load_rows(
     batch: _Batch,
     source: SourceFile,
@@ -166,27 +183,18 @@ def _load_rows(
 ) -> TableReport:
     warehouse = batch.warehouse
     batch.tell(source, "validating")
-    parsed, refused, rejected = _validate(batch, source, header, binding, checks)
+    found = _validate(batch, source, header, binding, checks)
     batch.tell(source, "loading")
-    ordinal = _ordinal(source)
-    loaded = warehouse.execute(
-        load_sql(
-            source.table,
-            binding,
-            scan=scan_sql(source, header, store_rejects=False),
-            ordinal=ordinal,
-            refused=f"temp.{CODES_TABLE}" if refused else None,
-        )
-    )
-    if loaded != parsed - refused:
-        raise AssertionError(f"{source.name}: loaded {loaded} of {parsed - refused} valid rows")
+    loaded = warehouse.execute(load_sql(source.table, rows=_ROWS))
+    if loaded != found.parsed - found.refused:
+        raise AssertionError(f"{source.name}: loaded {loaded} of {found.parsed - found.refused}")
     batch.tell(source, "quarantining")
-    quarantined = _quarantine(batch, source, checks, refused=refused, rejected=rejected)
+    quarantined = _quarantine(batch, source, checks, found)
     return TableReport(
         source.table.name,
         TableStatus.LOADED,
         source.name,
-        rows_in=parsed + rejected,
+        rows_in=found.parsed + found.rejected,
         loaded=loaded,
         quarantined=quarantined,
         examples=_examples(batch, source) if quarantined else (),
@@ -203,31 +211,48 @@ def _validate(
     header: tuple[str, ...],
     binding: ColumnBinding,
     checks: CheckPlan,
-) -> tuple[int, int, int]:
-    """Materialise every row's check code; returns (rows parsed, rows refused, lines rejected)."""
+) -> _Validated:
+    """Materialise every row, typed, with its ordinal and the code of its first failed check."""
     warehouse = batch.warehouse
     for name in (REJECTS_TABLE, REJECTS_SCAN):
         warehouse.drop_scratch(name)
-    query = validate_sql(
-        source.table,
-        binding,
-        checks,
-        scan=scan_sql(source, header, store_rejects=True),
-        ordinal=_ordinal(source),
-    )
+    scan = scan_sql(source, header, store_rejects=True)
+    query = validate_sql(source.table, binding, checks, scan=scan, ordinal=_ordinal(source))
     try:
         warehouse.materialize(CODES_TABLE, query)
     except QueryFailed as exc:
         raise _ExpressionFailed(source, header) from exc
+    _mark_duplicates(batch, source, header, binding, checks)
     ((parsed, refused),) = warehouse.fetch_all(
-        f"SELECT count(*), count(*) FILTER (WHERE __code > 0) FROM temp.{CODES_TABLE}"
+        f"SELECT count(*), count(*) FILTER (WHERE __code > 0) FROM {_ROWS}"
     )
     rejected = 0
     if source.format is SourceFormat.CSV:
         ((rejected,),) = warehouse.fetch_all(
             f"SELECT count(DISTINCT line) FROM temp.{REJECTS_TABLE}"
         )
-    return int(parsed), int(refused), int(rejected)
+    return _Validated(int(parsed), int(refused), int(rejected))
+
+
+def _mark_duplicates(
+    batch: _Batch,
+    source: SourceFile,
+    header: tuple[str, ...],
+    binding: ColumnBinding,
+    checks: CheckPlan,
+) -> None:
+    """Fail repeated keys; re-read the text of the (rare) rows that failed nothing else."""
+    warehouse = batch.warehouse
+    if not warehouse.execute(duplicates_sql(source.table, checks, rows=_ROWS)):
+        return
+    ((undescribed,),) = warehouse.fetch_all(
+        f"SELECT count(*) FROM {_ROWS} WHERE __code > 0 AND __raw IS NULL"
+    )
+    if not undescribed:
+        return
+    scan = scan_sql(source, header, store_rejects=False)
+    describe = describe_sql(source.table, binding, rows=_ROWS, scan=scan, ordinal=_ordinal(source))
+    warehouse.execute(describe)
 
 
 def _explain_failure(batch: _Batch, source: SourceFile, header: tuple[str, ...]) -> Exception:
@@ -249,21 +274,20 @@ def _explain_failure(batch: _Batch, source: SourceFile, header: tuple[str, ...])
     return ValidationError(f"{source.name}: the file cannot be read", field=source.table.name)
 
 
-def _quarantine(
-    batch: _Batch, source: SourceFile, checks: CheckPlan, *, refused: int, rejected: int
-) -> int:
+def _quarantine(batch: _Batch, source: SourceFile, checks: CheckPlan, found: _Validated) -> int:
     warehouse = batch.warehouse
     params = [batch.batch_id, batch.at]
     written = 0
-    if refused:
-        if rejected:
+    if found.refused:
+        if found.rejected:
             warehouse.materialize(REJECT_LINES_TABLE, reject_lines_sql())
-        sql = quarantine_rows_sql(source, checks, with_rejects=rejected > 0)
+        sql = quarantine_rows_sql(source, checks, with_rejects=found.rejected > 0)
         written += warehouse.execute(sql, params)
-    if rejected:
+    if found.rejected:
         written += warehouse.execute(quarantine_rejects_sql(source), params)
-    if written != refused + rejected:
-        raise AssertionError(f"{source.name}: quarantined {written} of {refused + rejected}")
+    expected = found.refused + found.rejected
+    if written != expected:
+        raise AssertionError(f"{source.name}: quarantined {written} of {expected}")
     return written
 
 

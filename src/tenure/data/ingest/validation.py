@@ -6,6 +6,11 @@ failing check: per column (required, type, allowed values, range), then row chec
 repeated in the file, a key already in the warehouse, and each foreign key (an anti-join against
 the parent table, which already holds this batch's accepted parents). Codes are turned into a field
 and a reason only for the rows that fail (see :mod:`tenure.data.ingest.quarantine`).
+
+The file is parsed once: :func:`validate_sql` keeps every row, typed, with its code in a scratch
+table, from which :func:`load_sql` inserts the accepted rows. A repeated key needs every row first,
+so :func:`duplicates_sql` marks repeats afterwards (and :func:`describe_sql` re-reads the text of
+the few rows that failed nothing else).
 """
 
 from __future__ import annotations
@@ -15,7 +20,15 @@ from dataclasses import dataclass
 from tenure.data.ingest.binding import ColumnBinding, quote_ident
 from tenure.data.schema import Column, ColumnType, Table
 
-__all__ = ["Check", "CheckPlan", "load_sql", "plan_checks", "validate_sql"]
+__all__ = [
+    "Check",
+    "CheckPlan",
+    "describe_sql",
+    "duplicates_sql",
+    "load_sql",
+    "plan_checks",
+    "validate_sql",
+]
 
 _CASTS = {
     ColumnType.INT: "BIGINT",
@@ -174,7 +187,7 @@ def plan_checks(table: Table, binding: ColumnBinding) -> CheckPlan:
     duplicate = Check(
         code + 1,
         key_field,
-        "__first IS NOT NULL AND __ord > __first",
+        "__ord > __first_seen",
         f"'duplicate key ' || {key_text} || ' (also at ' || __first_line || ')'",
     )
     existing = Check(
@@ -205,12 +218,11 @@ def _foreign_key_check(table: Table, column: Column, index: int, code: int) -> C
     return Check(code, column.name, fails, reason)
 
 
-def _typed_columns(table: Table, binding: ColumnBinding, *, from_values: bool) -> list[str]:
-    out = []
-    for i, column in enumerate(table.columns):
-        value = binding.values[column.name] if from_values else f"__v{i}"
-        out.append(f"{typed_sql(column, value, binding.formats.get(column.name))}")
-    return out
+def _typed_columns(table: Table, binding: ColumnBinding) -> list[str]:
+    return [
+        typed_sql(column, f"__v{i}", binding.formats.get(column.name))
+        for i, column in enumerate(table.columns)
+    ]
 
 
 def _join_on(left: str, right: str, columns: tuple[str, ...], right_names: tuple[str, ...]) -> str:
@@ -221,14 +233,12 @@ def _join_on(left: str, right: str, columns: tuple[str, ...], right_names: tuple
 
 
 def _lookups(table: Table, plan: CheckPlan) -> tuple[str, str, str]:
-    """CTEs of parent keys, the LEFT JOINs onto them, and the columns they add."""
+    """CTEs of existing and parent keys, the LEFT JOINs onto them, and the columns they add."""
     key = table.primary_key
-    ctes = []
-    joins = [
-        f"LEFT JOIN d ON {_join_on('c', 'd', key, key)}",
-        f"LEFT JOIN e ON {_join_on('c', 'e', key, key)}",
-    ]
-    picked = ["d.__first", "e.__existing"]
+    keys = ", ".join(quote_ident(k) for k in key)
+    ctes = [f", e AS (SELECT DISTINCT {keys}, true AS __existing FROM {quote_ident(table.name)})"]
+    joins = [f"LEFT JOIN e ON {_join_on('c', 'e', key, key)}"]
+    picked = ["e.__existing"]
     for i, (column, _) in enumerate(plan.foreign_keys):
         parent = quote_ident(column.referenced_table or "")
         ref = quote_ident(column.referenced_column or "")
@@ -238,50 +248,88 @@ def _lookups(table: Table, plan: CheckPlan) -> tuple[str, str, str]:
     return "".join(ctes), " ".join(joins), ", ".join(picked)
 
 
+def _source_sql(binding: ColumnBinding, *, scan: str, ordinal: str) -> str:
+    """CTEs ``src`` (the file with its ordinal) and ``m`` (canonical text, source record)."""
+    values = ", ".join(f"{sql} AS __v{i}" for i, sql in enumerate(binding.values.values()))
+    source = ", ".join(f"{quote_ident(h)} := {quote_ident(h)}" for h in binding.source_columns)
+    return (
+        f"WITH src AS (SELECT {ordinal} AS __ord, * FROM {scan}), "
+        f"m AS (SELECT __ord, {values}, struct_pack({source}) AS __src FROM src)"
+    )
+
+
+def _described(table: Table) -> tuple[str, str]:
+    """SQL of a row's canonical text values (``__bad``) and its source record as JSON."""
+    bad = ", ".join(f"__v{i} := __v{i}" for i in range(len(table.columns)))
+    return f"struct_pack({bad})", "CAST(to_json(__src) AS VARCHAR)"
+
+
 def validate_sql(
     table: Table, binding: ColumnBinding, plan: CheckPlan, *, scan: str, ordinal: str
 ) -> str:
-    """One query over the file: every row's ordinal and failing check (0 when it passes).
+    """One query over the file: every row's ordinal, typed values and first failing check.
 
     Failing rows also carry their canonical text values (``__bad``) and the source record as JSON
-    (``__raw``); ``__first`` is the ordinal of a repeated key's first occurrence.
+    (``__raw``). ``__first`` stays NULL: repeated keys are marked by :func:`duplicates_sql`.
     """
-    values = ", ".join(f"{sql} AS __v{i}" for i, sql in enumerate(binding.values.values()))
-    source = ", ".join(f"{quote_ident(h)} := {quote_ident(h)}" for h in binding.source_columns)
-    casts = _typed_columns(table, binding, from_values=False)
+    casts = _typed_columns(table, binding)
     typed = ", ".join(
         f"{sql} AS {quote_ident(c)}" for sql, c in zip(casts, table.column_names, strict=True)
     )
+    columns = ", ".join(quote_ident(c) for c in table.column_names)
     row_case = " ".join(f"WHEN {c.fails} THEN {c.code}" for c in plan.row_checks)
-    later = " ".join(f"WHEN {c.fails} THEN {c.code}" for c in plan.all[len(plan.row_checks) :])
-    keys = ", ".join(quote_ident(k) for k in table.primary_key)
-    parents, joins, picked = _lookups(table, plan)
-    bad = ", ".join(f"__v{i} := __v{i}" for i in range(len(table.columns)))
+    later = " ".join(f"WHEN {c.fails} THEN {c.code}" for c in plan.all[len(plan.row_checks) + 1 :])
+    lookups, joins, picked = _lookups(table, plan)
+    bad, raw = _described(table)
     return (
-        f"WITH src AS (SELECT {ordinal} AS __ord, * FROM {scan}), "
-        f"m AS (SELECT __ord, {values}, struct_pack({source}) AS __src FROM src), "
+        f"{_source_sql(binding, scan=scan, ordinal=ordinal)}, "
         f"t AS (SELECT *, {typed} FROM m), "
-        f"c AS (SELECT *, CASE {row_case or 'WHEN false THEN 0'} ELSE 0 END AS __code FROM t), "
-        f"d AS (SELECT {keys}, min(__ord) AS __first FROM c GROUP BY ALL HAVING count(*) > 1), "
-        f"e AS (SELECT DISTINCT {keys}, true AS __existing FROM {quote_ident(table.name)})"
-        f"{parents}, j AS (SELECT c.*, {picked} FROM c {joins}), "
+        f"c AS (SELECT *, CASE {row_case or 'WHEN false THEN 0'} ELSE 0 END AS __code FROM t)"
+        f"{lookups}, j AS (SELECT c.*, {picked} FROM c {joins}), "
         f"f AS (SELECT *, CASE WHEN __code > 0 THEN __code {later} ELSE 0 END AS __final FROM j) "
-        f"SELECT __ord, __final AS __code, CASE WHEN __final > 0 THEN __first END AS __first, "
-        f"CASE WHEN __final > 0 THEN struct_pack({bad}) END AS __bad, "
-        f"CASE WHEN __final > 0 THEN CAST(to_json(__src) AS VARCHAR) END AS __raw FROM f"
+        f"SELECT __ord, {columns}, __final AS __code, CAST(NULL AS BIGINT) AS __first, "
+        f"CASE WHEN __final > 0 THEN {bad} END AS __bad, "
+        f"CASE WHEN __final > 0 THEN {raw} END AS __raw FROM f"
     )
 
 
-def load_sql(
-    table: Table, binding: ColumnBinding, *, scan: str, ordinal: str | None, refused: str | None
-) -> str:
-    """``INSERT`` of a file's accepted rows: every row except the ordinals listed in ``refused``."""
-    columns = ", ".join(quote_ident(c) for c in table.column_names)
-    typed = ", ".join(_typed_columns(table, binding, from_values=True))
-    if refused is None or ordinal is None:
-        return f"INSERT INTO {quote_ident(table.name)} ({columns}) SELECT {typed} FROM {scan}"
+def duplicates_sql(table: Table, plan: CheckPlan, *, rows: str) -> str:
+    """``UPDATE`` of ``rows``: a key seen at an earlier ordinal fails, unless an earlier check did.
+
+    Keys are first grouped by hash (cheap), and only the few colliding ones by value.
+    """
+    keys = ", ".join(quote_ident(k) for k in table.primary_key)
+    code = plan.duplicate.code
+    repeated = (
+        f"SELECT {keys}, min(__ord) AS __first_seen FROM {rows} WHERE hash({keys}) IN "
+        f"(SELECT hash({keys}) FROM {rows} GROUP BY ALL HAVING count(*) > 1) "
+        "GROUP BY ALL HAVING count(*) > 1"
+    )
     return (
-        f"INSERT INTO {quote_ident(table.name)} ({columns}) SELECT {typed} "
-        f"FROM (SELECT {ordinal} AS __ord, * FROM {scan}) src "
-        f"ANTI JOIN (SELECT __ord FROM {refused} WHERE __code > 0) b USING (__ord)"
+        f"UPDATE {rows} AS r SET __code = {code}, __first = d.__first_seen FROM ({repeated}) AS d "
+        f"WHERE {_join_on('r', 'd', table.primary_key, table.primary_key)} "
+        f"AND r.{plan.duplicate.fails} AND (r.__code = 0 OR r.__code > {code})"
+    )
+
+
+def describe_sql(
+    table: Table, binding: ColumnBinding, *, rows: str, scan: str, ordinal: str
+) -> str:
+    """``UPDATE`` of ``rows``: text values and source record of failing rows that lack them."""
+    bad, raw = _described(table)
+    wanted = f"SELECT __ord FROM {rows} WHERE __code > 0 AND __raw IS NULL"
+    return (
+        f"UPDATE {rows} AS r SET __bad = x.__bad, __raw = x.__raw FROM "
+        f"({_source_sql(binding, scan=scan, ordinal=ordinal)} "
+        f"SELECT __ord, {bad} AS __bad, {raw} AS __raw FROM m WHERE __ord IN ({wanted})) AS x "
+        "WHERE r.__ord = x.__ord"
+    )
+
+
+def load_sql(table: Table, *, rows: str) -> str:
+    """``INSERT`` of a file's accepted rows, in file order, from the validated ``rows``."""
+    columns = ", ".join(quote_ident(c) for c in table.column_names)
+    return (
+        f"INSERT INTO {quote_ident(table.name)} ({columns}) "
+        f"SELECT {columns} FROM {rows} WHERE __code = 0"
     )
