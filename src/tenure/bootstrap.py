@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.settings import Settings
 
-__all__ = ["load_settings"]
+__all__ = ["load_settings", "open_warehouse"]
 
 
 def load_settings() -> Settings:
@@ -12,3 +13,10 @@ def load_settings() -> Settings:
     settings = Settings()
     settings.ensure_dirs()
     return settings
+
+
+def open_warehouse(settings: Settings) -> DuckDBWarehouse:
+    """The DuckDB warehouse under the data directory, within the configured memory limit."""
+    return DuckDBWarehouse.open(
+        settings.warehouse_path, memory_limit=settings.warehouse_memory_limit
+    )

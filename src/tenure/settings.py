@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         default=None,
         description="Signs login tokens; generated once into the operational store when unset.",
     )
+    warehouse_memory_limit: str = Field(
+        default="6GB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory DuckDB may use for warehouse work before spilling to disk.",
+    )
     jwt_ttl_minutes: int = Field(default=60, ge=1, le=24 * 60)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)

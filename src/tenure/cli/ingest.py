@@ -11,8 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from tenure.adapters.duckdb import DuckDBWarehouse
-from tenure.bootstrap import load_settings
+from tenure.bootstrap import load_settings, open_warehouse
 from tenure.core.errors import TenureError
 from tenure.data.catalog import canonical_catalog
 from tenure.data.ingest import IngestProgress, IngestReport, ingest_directory, load_mapping
@@ -40,7 +39,7 @@ def ingest(
     try:
         parsed = load_mapping(mapping, catalog=canonical_catalog()) if mapping else None
         with (
-            DuckDBWarehouse.open(settings.warehouse_path) as warehouse,
+            open_warehouse(settings) as warehouse,
             _ProgressView(console, quiet=as_json) as view,
         ):
             report = ingest_directory(

@@ -75,12 +75,20 @@ class DuckDBWarehouse:
         self._connection.execute("SET TimeZone = 'UTC'")
 
     @classmethod
-    def open(cls, path: Path | str, *, catalog: Catalog | None = None) -> DuckDBWarehouse:
-        """Open (or create) the warehouse file and make sure every table exists."""
+    def open(
+        cls, path: Path | str, *, catalog: Catalog | None = None, memory_limit: str | None = None
+    ) -> DuckDBWarehouse:
+        """Open (or create) the warehouse file and make sure every table exists.
+
+        ``memory_limit`` (e.g. ``"6GB"``) caps DuckDB's memory; past it, work spills to disk.
+        """
+        config: dict[str, str | bool | int | float | list[str]] = {}
+        if memory_limit is not None:
+            config["memory_limit"] = memory_limit
         try:
             if str(path) != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            connection = duckdb.connect(str(path))
+            connection = duckdb.connect(str(path), config=config)
         except (duckdb.IOException, duckdb.ConnectionException, OSError) as exc:
             raise StoreUnavailable(f"cannot open the warehouse at {path}: {exc}") from exc
         warehouse = cls(connection, catalog or canonical_catalog())
