@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tenure.cli import churn, demo, ingest, serve, synth, users
+from tenure.cli import churn, demo, ingest, retention, serve, synth, users
 from tenure.data.catalog import canonical_catalog
 from tenure.data.docs import render_data_model
 
@@ -27,6 +27,7 @@ serve.register(app)
 users.register(app)
 demo.register(app)
 churn.register(app)
+retention.register(app)
 
 
 @docs_app.command("data-model")

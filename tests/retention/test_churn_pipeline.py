@@ -1,0 +1,194 @@
+"""Churn early warning on a simulated bank: train, register, score with reasons, no leakage."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from retention.simulated_bank import build_bank
+from tenure.adapters.duckdb import DuckDBWarehouse
+from tenure.core.clock import FixedClock
+from tenure.core.errors import ValidationError
+from tenure.retention.churn import (
+    TrainedModel,
+    score_customers,
+    split_snapshots,
+    train_churn_model,
+)
+from tenure.retention.reasons import TEMPLATES
+from tenure.retention.registry import ModelRegistry
+
+pytestmark = pytest.mark.slow
+
+AS_OF = datetime(2025, 8, 1, tzinfo=UTC)
+PLANTED = 40
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_bank(tmp_path_factory.mktemp("churn"))
+
+
+@pytest.fixture(scope="module")
+def trained(
+    bank: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[ModelRegistry, TrainedModel]:
+    registry = ModelRegistry(tmp_path_factory.mktemp("models"))
+    with DuckDBWarehouse.open(bank) as warehouse:
+        model = train_churn_model(warehouse=warehouse, registry=registry, seed=0, n_jobs=1)
+    return registry, model
+
+
+@pytest.fixture
+def warehouse(bank: Path, tmp_path: Path) -> Iterator[DuckDBWarehouse]:
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(bank, copy)
+    with DuckDBWarehouse.open(copy) as opened:
+        yield opened
+
+
+def test_training_registers_a_version_that_ranks_churners(
+    trained: tuple[ModelRegistry, TrainedModel],
+) -> None:
+    registry, model = trained
+    manifest = model.manifest
+    assert registry.list_versions("churn") == ["v0001"]
+    assert manifest.definition == "closure"
+    assert manifest.training["validation_snapshots"] == [
+        "2025-06-01T00:00:00+00:00", "2025-07-01T00:00:00+00:00",
+    ]  # fmt: skip
+    # Measured on this bank: ROC-AUC 0.685, top-decile lift 3.8, calibration error 0.018.
+    assert model.metrics["roc_auc"] > 0.65
+    assert model.metrics["lift_top_decile"] > 2.0
+    assert model.metrics["calibration_error"] < 0.05
+    assert set(manifest.distributions) == set(manifest.features)
+
+
+def test_training_snapshots_never_see_the_validation_period() -> None:
+    months = [datetime(2025, m, 1, tzinfo=UTC) for m in range(2, 8)]
+    training, validation, dropped = split_snapshots(months, 90, None)
+    assert validation == months[-2:]
+    assert all(s + timedelta(days=90) <= validation[0] for s in training)
+    assert dropped == [datetime(2025, 4, 1, tzinfo=UTC), datetime(2025, 5, 1, tzinfo=UTC)]
+    with pytest.raises(ValidationError, match="no snapshot is left to train"):
+        split_snapshots(months, 200, None)
+
+
+def _scores(warehouse: DuckDBWarehouse) -> pd.DataFrame:
+    rows = warehouse.fetch_all(
+        "SELECT customer_id, p_churn, reason_1, reason_2, reason_3, reason_1_feature "
+        "FROM churn_scores WHERE as_of = ? ORDER BY customer_id",
+        (AS_OF,),
+    )
+    columns = ["customer_id", "p_churn", "reason_1", "reason_2", "reason_3", "reason_1_feature"]
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _score(warehouse: DuckDBWarehouse, registry: ModelRegistry) -> pd.DataFrame:
+    clock = FixedClock(datetime(2025, 8, 2, tzinfo=UTC))
+    score_customers(warehouse=warehouse, registry=registry, as_of=AS_OF, clock=clock)
+    return _scores(warehouse)
+
+
+def test_scoring_writes_one_row_per_open_customer_with_three_reasons(
+    trained: tuple[ModelRegistry, TrainedModel], warehouse: DuckDBWarehouse
+) -> None:
+    registry, _ = trained
+    run = score_customers(warehouse=warehouse, registry=registry, as_of=AS_OF)
+    again = score_customers(warehouse=warehouse, registry=registry, as_of=AS_OF)
+    ((open_customers,),) = warehouse.fetch_all(
+        "SELECT COUNT(*) FROM customers "
+        "WHERE opened_at < $1 AND (closed_at IS NULL OR closed_at >= $1)",
+        (AS_OF,),
+    )
+    scores = _scores(warehouse)
+    assert run.customers == again.customers == open_customers == len(scores)
+    assert scores["customer_id"].is_unique
+    assert scores["p_churn"].between(0.0, 1.0).all()
+    assert scores[["reason_1", "reason_2", "reason_3"]].notna().all().all()
+    assert sum(run.bands.values()) == run.customers
+    runs = warehouse.fetch_all("SELECT customers, model_version FROM scoring_runs")
+    assert runs == [(open_customers, "v0001")]
+    assert set(run.drift["status"]) <= {"ok", "watch", "drift"}
+    stated = warehouse.fetch_all(
+        "SELECT f, COUNT(*) AS n FROM (SELECT reason_1_feature AS f FROM churn_scores UNION ALL "
+        "SELECT reason_2_feature FROM churn_scores UNION ALL SELECT reason_3_feature "
+        "FROM churn_scores) GROUP BY f ORDER BY n DESC LIMIT 25"
+    )
+    assert [f for f, _ in stated if f not in TEMPLATES] == []
+
+
+def _customers(warehouse: DuckDBWarehouse) -> list[str]:
+    rows = warehouse.fetch_all(
+        "SELECT customer_id FROM customers WHERE opened_at < ? AND closed_at IS NULL "
+        "ORDER BY customer_id LIMIT ?",
+        (AS_OF - timedelta(days=200), PLANTED),
+    )
+    return [row[0] for row in rows]
+
+
+def _plant(warehouse: DuckDBWarehouse, at: datetime, *, close: bool) -> None:
+    """Events that scream 'leaving': money out to another bank, complaints, closures, logins."""
+    for n, customer in enumerate(_customers(warehouse)):
+        warehouse.execute(
+            "INSERT INTO transactions (transaction_id, account_id, customer_id, occurred_at, "
+            "amount_minor, currency, direction, channel, kind, counterparty_bank, status, "
+            "balance_after_minor) SELECT 'LEAK-T-' || a.account_id, a.account_id, a.customer_id, "
+            "$2, 90000000, 'CNY', 'debit', 'mobile', 'transfer_out', 'ICBC', 'posted', 0 "
+            "FROM accounts AS a WHERE a.customer_id = $1 AND a.product IN ('current', 'savings')",
+            (customer, at),
+        )
+        for k in range(3):
+            warehouse.execute(
+                "INSERT INTO interactions (interaction_id, customer_id, occurred_at, channel, kind,"
+                " topic, language, text, status) VALUES ($3, $1, $2, 'phone', 'complaint',"
+                " 'fees', 'en', 'too dear', 'open')",
+                (customer, at - timedelta(days=15 + k), f"LEAK-I-{n}-{k}"),
+            )
+            warehouse.execute(
+                "INSERT INTO digital_events (event_id, customer_id, occurred_at, event_type, "
+                "channel, success, auth_method) VALUES ($3, $1, $2, 'login', 'mobile', false, "
+                "'password')",
+                (customer, at + timedelta(hours=k), f"LEAK-D-{n}-{k}"),
+            )
+        warehouse.execute(
+            "UPDATE accounts SET closed_at = $2 WHERE customer_id = $1 AND product <> 'current' "
+            "AND closed_at IS NULL",
+            (customer, at),
+        )
+        if close:
+            warehouse.execute(
+                "UPDATE customers SET closed_at = $2 WHERE customer_id = $1",
+                (customer, at + timedelta(days=1)),
+            )
+
+
+def test_events_after_the_snapshot_do_not_move_any_score(
+    trained: tuple[ModelRegistry, TrainedModel], warehouse: DuckDBWarehouse
+) -> None:
+    registry, _ = trained
+    before = _score(warehouse, registry)
+    _plant(warehouse, AS_OF + timedelta(days=20), close=True)
+    # A complaint 15-17 days before the planted moment is still after the snapshot.
+    after = _score(warehouse, registry)
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_the_same_events_before_the_snapshot_do_move_scores(
+    trained: tuple[ModelRegistry, TrainedModel], warehouse: DuckDBWarehouse
+) -> None:
+    registry, _ = trained
+    before = _score(warehouse, registry).set_index("customer_id")
+    _plant(warehouse, AS_OF - timedelta(days=1), close=False)
+    after = _score(warehouse, registry).set_index("customer_id")
+    planted = _customers(warehouse)
+    moved = (after.loc[planted, "p_churn"] - before.loc[planted, "p_churn"]).abs() > 1e-9
+    assert moved.sum() >= PLANTED // 2
+    assert (after.loc[planted, "p_churn"].mean()) > before.loc[planted, "p_churn"].mean()
+    others = before.index.difference(planted)
+    pd.testing.assert_series_equal(before.loc[others, "p_churn"], after.loc[others, "p_churn"])

@@ -1,0 +1,76 @@
+"""Reasons: the features pushing risk up, largest first, said as plain sentences."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from tenure.retention.classifier import BIAS_COLUMN
+from tenure.retention.features import FEATURES
+from tenure.retention.reasons import TEMPLATES, describe, money, reasons_frame, top_reasons
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "sentence"),
+    [
+        ("balance_ratio_90d", 0.37, "balance down 63 % in 90 days"),
+        ("balance_ratio_30d", 1.2, "balance up 20 % in 30 days"),
+        ("complaints_unresolved_over_14d", 2, "2 complaints unresolved for over 14 days"),
+        ("complaints_unresolved_over_14d", 1, "1 complaint unresolved for over 14 days"),
+        ("days_since_last_login", 45.4, "no login for 45 days"),
+        ("outflow_other_banks_30d", 2_612_345, "26,123 CNY sent to other banks in 30 days"),
+        ("salary_months_last_6", 2, "salary in only 2 of the last 6 months"),
+        ("has_savings", 0, "no savings account"),
+        ("tenure_days", 120, "customer for only 4 months"),
+    ],
+)
+def test_templates_say_what_the_value_means(name: str, value: float, sentence: str) -> None:
+    assert describe(name, value, {}) == sentence
+
+
+def test_inflow_sentence_compares_with_the_monthly_average() -> None:
+    row = {"inflow_sum_90d": 2_730_000.0}
+    assert describe("inflow_sum_30d", 320_000, row) == (
+        "inflow of 3,200 CNY in 30 days, down from 9,100 CNY a month over 90 days"
+    )
+
+
+def test_features_without_a_template_fall_back_to_their_description() -> None:
+    untemplated = [f for f in FEATURES if f.name not in TEMPLATES]
+    assert untemplated, "every feature has a template; pick another fallback case"
+    first = untemplated[0]
+    assert describe(first.name, 3, {}).startswith(first.description.split(";")[0].rstrip("."))
+    assert describe("balance_ratio_90d", math.nan, {}).endswith("none on record")
+
+
+def test_money_uses_whole_units_without_floats() -> None:
+    assert money(320_049) == "3,200 CNY"
+    assert money(320_050) == "3,201 CNY"
+
+
+def test_only_features_pushing_risk_up_are_reasons_largest_first() -> None:
+    contributions = pd.DataFrame(
+        {
+            "balance_ratio_90d": [0.9, -0.5],
+            "complaints_unresolved_over_14d": [1.4, -0.1],
+            "days_since_last_login": [-0.3, 0.2],
+            BIAS_COLUMN: [-3.0, -3.0],
+        }
+    )
+    features = pd.DataFrame(
+        {
+            "balance_ratio_90d": [0.37, 1.0],
+            "complaints_unresolved_over_14d": [2, 0],
+            "days_since_last_login": [3.0, 45.0],
+        }
+    )
+    picked = top_reasons(contributions, features, k=3)
+    assert [r.feature for r in picked[0]] == ["complaints_unresolved_over_14d", "balance_ratio_90d"]
+    assert [r.sentence for r in picked[1]] == ["no login for 45 days"]
+    frame = reasons_frame(contributions, features, k=3)
+    assert frame.loc[0, "reason_1"] == "2 complaints unresolved for over 14 days"
+    assert frame.loc[0, "reason_2"] == "balance down 63 % in 90 days"
+    assert frame.loc[0, "reason_3"] is None
+    assert frame.loc[1, "reason_1_feature"] == "days_since_last_login"
