@@ -74,3 +74,13 @@ def test_only_features_pushing_risk_up_are_reasons_largest_first() -> None:
     assert frame.loc[0, "reason_2"] == "balance down 63 % in 90 days"
     assert frame.loc[0, "reason_3"] is None
     assert frame.loc[1, "reason_1_feature"] == "days_since_last_login"
+
+
+def test_a_sliver_of_contribution_is_not_a_reason() -> None:
+    contributions = pd.DataFrame(
+        {"has_loan": [0.04, 0.3], "days_since_last_login": [0.5, 0.0], BIAS_COLUMN: [-3.0, -3.0]}
+    )
+    features = pd.DataFrame({"has_loan": [0, 0], "days_since_last_login": [45.0, 2.0]})
+    picked = top_reasons(contributions, features, k=3)
+    assert [r.feature for r in picked[0]] == ["days_since_last_login"]
+    assert [r.feature for r in picked[1]] == ["has_loan"]

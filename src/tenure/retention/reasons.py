@@ -262,10 +262,22 @@ def describe(name: str, value: float, row: Row) -> str:
     return template(float(value), row) if template else _generic(name, float(value))
 
 
+MIN_CONTRIBUTION = 0.1
+"""Smallest push (log-odds, about +10 % on the odds) worth telling an RM about.
+
+Without it the majority value of a common flag ("no loan") shows up as a reason for most customers
+on a sliver of contribution, which drowns the reasons that matter.
+"""
+
+
 def top_reasons(
-    contributions: pd.DataFrame, features: pd.DataFrame, *, k: int = 3
+    contributions: pd.DataFrame,
+    features: pd.DataFrame,
+    *,
+    k: int = 3,
+    min_contribution: float = MIN_CONTRIBUTION,
 ) -> list[list[Reason]]:
-    """Per row, up to ``k`` features pushing risk up, largest contribution first."""
+    """Per row, up to ``k`` features pushing risk up materially, largest contribution first."""
     names = [c for c in contributions.columns if c != BIAS_COLUMN]
     values = contributions[names].to_numpy(dtype=np.float64)
     order = np.argsort(-values, axis=1, kind="stable")[:, :k]
@@ -277,7 +289,7 @@ def top_reasons(
             Reason(names[j], float(values[i, j]), float(row[names[j]]),
                    describe(names[j], float(row[names[j]]), row))
             for j in picks
-            if values[i, j] > 0
+            if values[i, j] > min_contribution
         ]  # fmt: skip
         out.append(reasons)
     return out
