@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenure.api.retention_queries import RetentionRow
+from tenure.core.money import format_minor_units as format_money
 
 __all__ = [
     "CURRENCY",
@@ -24,15 +25,6 @@ __all__ = [
 ]
 
 CURRENCY = "CNY"
-
-
-def format_money(minor: int, currency: str = CURRENCY) -> str:
-    """Whole currency units, half up, with thousands separators: ``1141250 -> '11,413 CNY'``.
-
-    The same rounding as the reason sentences, so that a figure reads alike in both.
-    """
-    whole = (abs(minor) + 50) // 100
-    return f"{'-' if minor < 0 and whole else ''}{whole:,} {currency}"
 
 
 class AtRiskQuery(BaseModel):

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tenure.core.errors import ValidationError
+from tenure.core.money import format_minor_units as format_money
 from tenure.retention.forecast import (
     MONTH_SQL,
     FlowForecaster,
@@ -64,12 +65,6 @@ FLOW_ALERT_COLUMNS = (
     "drop_pct",
     "message",
 )
-
-
-def format_money(minor: int, currency: str = "CNY") -> str:
-    """Whole currency units with thousands separators: ``format_money(1141200) == '11,412 CNY'``."""
-    whole = (abs(int(minor)) + 50) // 100
-    return f"{'-' if minor < 0 and whole else ''}{whole:,} {currency}"
 
 
 def ordinal(day: int) -> str:
