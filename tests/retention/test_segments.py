@@ -17,7 +17,7 @@ from tenure.data.ingest import ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
 from tenure.retention.features import compute_features
 from tenure.retention.margin import margin_value
-from tenure.retention.segments import DEFAULT_SEGMENT_FEATURES, CustomerSegmenter
+from tenure.retention.segments import DEFAULT_SEGMENT_FEATURES, CustomerSegmenter, SegmentTrait
 from tenure.retention.tiers import assign_tiers
 
 _SIZES = (500, 400, 300, 200)
@@ -176,3 +176,8 @@ def test_every_simulated_customer_gets_tiers_a_stage_and_a_segment(
     profiles = model.profile(features)
     assert len(profiles) == model.k_
     assert all(p.name and p.traits and p.description for p in profiles)
+
+
+def test_money_traits_read_in_whole_currency_units_not_minor_units() -> None:
+    trait = SegmentTrait("balance_last", "deposit balance", 23_200_000.0, 5_012_345.0, 1.2)
+    assert trait.text.endswith("232,000 CNY vs 50,123 CNY overall")

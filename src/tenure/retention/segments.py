@@ -33,6 +33,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from tenure.core.errors import ValidationError
+from tenure.core.money import format_minor_units
 from tenure.retention.features.catalogue import FEATURES
 
 __all__ = ["DEFAULT_SEGMENT_FEATURES", "CustomerSegmenter", "SegmentProfile", "SegmentTrait"]
@@ -118,11 +119,13 @@ class SegmentProfile:
 
 
 def _number(value: float, feature: str) -> str:
-    """A figure as an analyst reads it: shares as %, large amounts as k / M."""
+    """A figure as an analyst reads it: shares as %, money in whole CNY, large amounts as k / M."""
     if np.isnan(value):
         return "n/a"
     if _UNITS.get(feature) == "flag":
         return f"{value:.0%}"
+    if _UNITS.get(feature) == "minor units":
+        return format_minor_units(round(value))
     size = abs(value)
     if size >= 1e6:
         return f"{value / 1e6:,.1f}M"
