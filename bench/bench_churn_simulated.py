@@ -23,10 +23,11 @@ from pathlib import Path
 from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.data.ingest import ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
-from tenure.retention.churn import score_customers, train_churn_model
 from tenure.retention.labels import data_window
 from tenure.retention.metrics import METRIC_LABELS
 from tenure.retention.registry import ModelRegistry
+from tenure.retention.scoring import score_customers
+from tenure.retention.training import train_retention_models
 
 
 def _peak_rss_mb() -> float:
@@ -66,9 +67,9 @@ def _run(path: Path, models: Path, args: argparse.Namespace) -> None:
     registry = ModelRegistry(models)
     with DuckDBWarehouse.open(path) as warehouse:
         started = time.perf_counter()
-        trained = train_churn_model(
+        trained = train_retention_models(
             warehouse=warehouse, registry=registry, definition=args.definition, seed=args.seed
-        )
+        ).churn
         train_s, train_rss = time.perf_counter() - started, _peak_rss_mb()
         started = time.perf_counter()
         run = score_customers(

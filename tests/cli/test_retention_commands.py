@@ -54,6 +54,8 @@ def test_train_then_score_reports_metrics_bands_drift_and_writes_scores(
     assert trained.exit_code == 0, trained.output
     assert "ROC-AUC" in trained.output
     assert "registered churn v0001" in trained.output
+    assert "silhouette" in trained.output
+    assert "holdout concordance" in trained.output
     assert (data_dir / "models" / "churn" / "v0001" / "manifest.json").is_file()
     scored = runner.invoke(app, ["retention", "score"])
     assert scored.exit_code == 0, scored.output
@@ -61,12 +63,18 @@ def test_train_then_score_reports_metrics_bands_drift_and_writes_scores(
     assert "customers by risk band" in scored.output
     assert "drift (PSI against training)" in scored.output
     assert "churn_scores" in scored.output
+    assert "customer_retention" in scored.output
+    assert "value at risk" in scored.output
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as connection:
         ((rows, dates),) = connection.execute(
             "SELECT COUNT(*), COUNT(DISTINCT as_of) FROM churn_scores"
         ).fetchall()
+        ((retained, segmented),) = connection.execute(
+            "SELECT COUNT(*), COUNT(segment_name) FROM customer_retention"
+        ).fetchall()
     assert rows > 1_000
     assert dates == 1
+    assert retained == segmented == rows
 
 
 def test_bad_input_is_explained_not_traced(

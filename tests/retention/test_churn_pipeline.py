@@ -10,23 +10,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retention.simulated_bank import build_bank
+from retention.simulated_bank import PLANTED, build_bank, plant_leaving_events, planted_customers
 from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.core.clock import FixedClock
 from tenure.core.errors import ValidationError
-from tenure.retention.churn import (
-    TrainedModel,
-    score_customers,
-    split_snapshots,
-    train_churn_model,
-)
+from tenure.retention.churn import TrainedModel, split_snapshots
 from tenure.retention.reasons import TEMPLATES
 from tenure.retention.registry import ModelRegistry
+from tenure.retention.scoring import score_customers
+from tenure.retention.training import train_retention_models
 
 pytestmark = pytest.mark.slow
 
 AS_OF = datetime(2025, 8, 1, tzinfo=UTC)
-PLANTED = 40
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +36,8 @@ def trained(
 ) -> tuple[ModelRegistry, TrainedModel]:
     registry = ModelRegistry(tmp_path_factory.mktemp("models"))
     with DuckDBWarehouse.open(bank) as warehouse:
-        model = train_churn_model(warehouse=warehouse, registry=registry, seed=0, n_jobs=1)
-    return registry, model
+        models = train_retention_models(warehouse=warehouse, registry=registry, n_jobs=1)
+    return registry, models.churn
 
 
 @pytest.fixture
@@ -127,57 +123,12 @@ def test_scoring_writes_one_row_per_open_customer_with_material_reasons(
     assert [f for f, _ in top if f is not None and f not in TEMPLATES] == []
 
 
-def _customers(warehouse: DuckDBWarehouse) -> list[str]:
-    rows = warehouse.fetch_all(
-        "SELECT customer_id FROM customers WHERE opened_at < ? AND closed_at IS NULL "
-        "ORDER BY customer_id LIMIT ?",
-        (AS_OF - timedelta(days=200), PLANTED),
-    )
-    return [row[0] for row in rows]
-
-
-def _plant(warehouse: DuckDBWarehouse, at: datetime, *, close: bool) -> None:
-    """Events that scream 'leaving': money out to another bank, complaints, closures, logins."""
-    for n, customer in enumerate(_customers(warehouse)):
-        warehouse.execute(
-            "INSERT INTO transactions (transaction_id, account_id, customer_id, occurred_at, "
-            "amount_minor, currency, direction, channel, kind, counterparty_bank, status, "
-            "balance_after_minor) SELECT 'LEAK-T-' || a.account_id, a.account_id, a.customer_id, "
-            "$2, 90000000, 'CNY', 'debit', 'mobile', 'transfer_out', 'ICBC', 'posted', 0 "
-            "FROM accounts AS a WHERE a.customer_id = $1 AND a.product IN ('current', 'savings')",
-            (customer, at),
-        )
-        for k in range(3):
-            warehouse.execute(
-                "INSERT INTO interactions (interaction_id, customer_id, occurred_at, channel, kind,"
-                " topic, language, text, status) VALUES ($3, $1, $2, 'phone', 'complaint',"
-                " 'fees', 'en', 'too dear', 'open')",
-                (customer, at - timedelta(days=15 + k), f"LEAK-I-{n}-{k}"),
-            )
-            warehouse.execute(
-                "INSERT INTO digital_events (event_id, customer_id, occurred_at, event_type, "
-                "channel, success, auth_method) VALUES ($3, $1, $2, 'login', 'mobile', false, "
-                "'password')",
-                (customer, at + timedelta(hours=k), f"LEAK-D-{n}-{k}"),
-            )
-        warehouse.execute(
-            "UPDATE accounts SET closed_at = $2 WHERE customer_id = $1 AND product <> 'current' "
-            "AND closed_at IS NULL",
-            (customer, at),
-        )
-        if close:
-            warehouse.execute(
-                "UPDATE customers SET closed_at = $2 WHERE customer_id = $1",
-                (customer, at + timedelta(days=1)),
-            )
-
-
 def test_events_after_the_snapshot_do_not_move_any_score(
     trained: tuple[ModelRegistry, TrainedModel], warehouse: DuckDBWarehouse
 ) -> None:
     registry, _ = trained
     before = _score(warehouse, registry)
-    _plant(warehouse, AS_OF + timedelta(days=20), close=True)
+    plant_leaving_events(warehouse, AS_OF, AS_OF + timedelta(days=20), close=True)
     # A complaint 15-17 days before the planted moment is still after the snapshot.
     after = _score(warehouse, registry)
     pd.testing.assert_frame_equal(before, after)
@@ -188,9 +139,9 @@ def test_the_same_events_before_the_snapshot_do_move_scores(
 ) -> None:
     registry, _ = trained
     before = _score(warehouse, registry).set_index("customer_id")
-    _plant(warehouse, AS_OF - timedelta(days=1), close=False)
+    plant_leaving_events(warehouse, AS_OF, AS_OF - timedelta(days=1), close=False)
     after = _score(warehouse, registry).set_index("customer_id")
-    planted = _customers(warehouse)
+    planted = planted_customers(warehouse, AS_OF)
     moved = (after.loc[planted, "p_churn"] - before.loc[planted, "p_churn"]).abs() > 1e-9
     assert moved.sum() >= PLANTED // 2
     assert (after.loc[planted, "p_churn"].mean()) > before.loc[planted, "p_churn"].mean()

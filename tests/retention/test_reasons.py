@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from tenure.retention.classifier import BIAS_COLUMN
 from tenure.retention.features import FEATURES
-from tenure.retention.reasons import TEMPLATES, describe, money, reasons_frame, top_reasons
+from tenure.retention.reasons import (
+    ROW_INPUTS,
+    TEMPLATES,
+    describe,
+    money,
+    reasons_frame,
+    top_reasons,
+)
 
 
 @pytest.mark.parametrize(
@@ -84,3 +92,31 @@ def test_a_sliver_of_contribution_is_not_a_reason() -> None:
     picked = top_reasons(contributions, features, k=3)
     assert [r.feature for r in picked[0]] == ["days_since_last_login"]
     assert [r.feature for r in picked[1]] == ["has_loan"]
+
+
+def test_vectorised_reasons_match_the_row_by_row_reasons() -> None:
+    rng = np.random.default_rng(5)
+    names = ["inflow_sum_30d", "inflow_sum_90d", "nps_detractor_last", "nps_last",
+             "days_since_last_login", "balance_last", "complaints_open"]  # fmt: skip
+    rows = 400
+    features = pd.DataFrame(
+        {name: rng.choice([0.0, 1.0, 3.0, 25_000.0, 900_000.0, np.nan], rows) for name in names}
+    )
+    contributions = pd.DataFrame(rng.normal(0.0, 0.5, (rows, len(names))), columns=names)
+    contributions[BIAS_COLUMN] = -3.0
+    frame = reasons_frame(contributions, features, k=3)
+    for i, picked in enumerate(top_reasons(contributions, features, k=3)):
+        padded = [*picked, None, None, None][:3]
+        for slot, reason in enumerate(padded, start=1):
+            assert frame.loc[i, f"reason_{slot}"] == (reason.sentence if reason else None)
+            assert frame.loc[i, f"reason_{slot}_feature"] == (reason.feature if reason else None)
+
+
+def test_only_the_declared_templates_read_other_features() -> None:
+    rng = np.random.default_rng(3)
+    row = {f.name: float(rng.uniform(1, 9)) for f in FEATURES}
+    for name in TEMPLATES:
+        if name in ROW_INPUTS:
+            continue
+        for value in (0.0, 1.0, 2.5, 120_000.0):
+            assert describe(name, value, {}) == describe(name, value, row), name

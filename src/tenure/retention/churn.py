@@ -10,27 +10,22 @@ Customers who had already churned before a snapshot are left out of that snapsho
 Probabilities are calibrated (Platt) on the training rows' inner split; the calibration error
 is reported on validation.
 
-Scoring (``score_customers``): features of every customer open at ``as_of`` (only data before
-it), the feature list checked against the model's, p(churn), three reasons from the model's own
-contributions, PSI drift against the training distributions, and the rows written to
-``churn_scores`` plus one ``scoring_runs`` summary row, replacing an earlier run of the same
-``as_of`` and model version.
+Scoring lives in :mod:`tenure.retention.scoring` (the batch run: churn scores with reasons and
+drift, tiers, segments, value, survival and forecasts) and :mod:`tenure.retention.churn_scoring`
+(its churn part).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import numpy as np
 import pandas as pd
 
-from tenure.core.clock import Clock, SystemClock
-from tenure.core.errors import ConfigurationError, ValidationError
+from tenure.core.errors import ValidationError
 from tenure.retention.classifier import ChurnClassifier
-from tenure.retention.drift import bins_from_json, bins_to_json, learn_bins, psi_table
+from tenure.retention.drift import bins_to_json, learn_bins
 from tenure.retention.features import FEATURES, FeatureWarehouse, compute_features
 from tenure.retention.labels import (
     CHURN_DEFINITIONS,
@@ -41,19 +36,16 @@ from tenure.retention.labels import (
     prior_churners,
 )
 from tenure.retention.metrics import validation_metrics
-from tenure.retention.reasons import reasons_frame
-from tenure.retention.registry import ModelManifest, ModelRegistry, catalogue_hash, check_features
-from tenure.retention.score_store import ensure_tables, write_runs_row, write_scores
+from tenure.retention.registry import ModelManifest, ModelRegistry, catalogue_hash
 
 __all__ = [
     "DEFAULT_MODEL",
     "RISK_BANDS",
     "Progress",
-    "ScoringRun",
     "TrainedModel",
     "default_snapshots",
+    "feature_names",
     "risk_band",
-    "score_customers",
     "split_snapshots",
     "train_churn_model",
 ]
@@ -83,25 +75,6 @@ class TrainedModel:
     def metrics(self) -> dict[str, float]:
         """Validation metrics."""
         return self.manifest.metrics
-
-
-@dataclass(frozen=True, slots=True)
-class ScoringRun:
-    """What one scoring run did: rows written, bands, reasons, drift."""
-
-    as_of: datetime
-    model_name: str
-    model_version: str
-    customers: int
-    bands: dict[str, int]
-    top_reasons: list[tuple[str, int]]
-    drift: pd.DataFrame
-    table: str = "churn_scores"
-
-    @property
-    def drifting(self) -> list[str]:
-        """Features whose PSI is at the drift level."""
-        return [str(f) for f in self.drift.loc[self.drift["status"] == "drift", "feature"]]
 
 
 def default_snapshots(warehouse: FeatureWarehouse, horizon_days: int) -> list[datetime]:
@@ -240,112 +213,3 @@ def _training_record(
 def risk_band(p: float) -> str:
     """The band a churn probability falls in."""
     return next(label for floor, label in RISK_BANDS if p >= floor)
-
-
-def _check_catalogue(manifest: ModelManifest) -> None:
-    check_features(manifest, feature_names())
-    if manifest.catalogue_hash != catalogue_hash():
-        raise ConfigurationError(
-            f"model {manifest.name} {manifest.version} was trained on other feature definitions "
-            "(same names, changed SQL); retrain it with `tenure retention train`"
-        )
-
-
-def score_customers(
-    *,
-    warehouse: FeatureWarehouse,
-    registry: ModelRegistry,
-    as_of: datetime,
-    model: str = DEFAULT_MODEL,
-    version: str = "latest",
-    clock: Clock | None = None,
-    progress: Progress | None = None,
-) -> ScoringRun:
-    """Score every customer open at ``as_of`` with reasons and drift; write to the warehouse."""
-    report = progress or _silent
-    loaded = registry.load(model, version)
-    manifest = loaded.manifest
-    _check_catalogue(manifest)
-    report("features", 0, 1)
-    features = compute_features(warehouse=warehouse, as_of=as_of)
-    report("features", 1, 1)
-    X = features[list(manifest.features)]  # noqa: N806
-    p = loaded.model.predict_proba(X)[:, 1] if len(X) else np.zeros(0)
-    reasons = reasons_frame(loaded.model.contributions(X), X) if len(X) else _no_reasons()
-    report("reasons", 1, 1)
-    drift = psi_table(bins_from_json(manifest.distributions), X)
-    scored_at = (clock or SystemClock()).now()
-    frame = _scores_frame(as_of, features, p, reasons, manifest, scored_at)
-    ensure_tables(warehouse)
-    with warehouse.transaction():
-        write_scores(warehouse=warehouse, frame=frame)
-        write_runs_row(warehouse=warehouse, row=_run_row(frame, drift, manifest, as_of, scored_at))
-    report("write", 1, 1)
-    return ScoringRun(
-        as_of=as_of,
-        model_name=manifest.name,
-        model_version=manifest.version,
-        customers=len(frame),
-        bands={label: int((frame["risk_band"] == label).sum()) for _, label in RISK_BANDS},
-        top_reasons=_reason_counts(frame),
-        drift=drift,
-    )
-
-
-def _no_reasons() -> pd.DataFrame:
-    columns = [f"reason_{s}{tail}" for s in (1, 2, 3) for tail in ("", "_feature", "_contribution")]
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-
-
-def _scores_frame(
-    as_of: datetime,
-    features: pd.DataFrame,
-    p: np.ndarray,
-    reasons: pd.DataFrame,
-    manifest: ModelManifest,
-    scored_at: datetime,
-) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "as_of": [as_of.astimezone(UTC)] * len(features),
-            "customer_id": features["customer_id"].tolist(),
-            "model_name": manifest.name,
-            "model_version": manifest.version,
-            "p_churn": p.astype(float),
-            "risk_band": [risk_band(float(v)) for v in p],
-        }
-    )
-    frame = pd.concat([frame, reasons.reset_index(drop=True)], axis=1)
-    frame["scored_at"] = scored_at
-    return frame
-
-
-def _reason_counts(frame: pd.DataFrame) -> list[tuple[str, int]]:
-    column = frame["reason_1_feature"].dropna()
-    counts = column.value_counts()
-    return [(str(name), int(n)) for name, n in counts.head(10).items()]
-
-
-def _run_row(
-    frame: pd.DataFrame,
-    drift: pd.DataFrame,
-    manifest: ModelManifest,
-    as_of: datetime,
-    scored_at: datetime,
-) -> dict[str, object]:
-    flagged = drift[drift["status"].isin(["watch", "drift"])]
-    return {
-        "as_of": as_of,
-        "model_name": manifest.name,
-        "model_version": manifest.version,
-        "scored_at": scored_at,
-        "customers": len(frame),
-        "mean_p_churn": float(frame["p_churn"].mean()) if len(frame) else None,
-        "features_watch": int((drift["status"] == "watch").sum()),
-        "features_drift": int((drift["status"] == "drift").sum()),
-        "max_psi": float(drift["psi"].max()) if len(drift) else None,
-        "drift_features": ",".join(drift.loc[drift["status"] == "drift", "feature"].astype(str)),
-        "drift_json": json.dumps(
-            {str(r.feature): round(float(r.psi), 4) for r in flagged.itertuples()}
-        ),
-    }

@@ -24,7 +24,15 @@ import pandas as pd
 from tenure.retention.classifier import BIAS_COLUMN
 from tenure.retention.features import feature
 
-__all__ = ["TEMPLATES", "Reason", "describe", "money", "reasons_frame", "top_reasons"]
+__all__ = [
+    "ROW_INPUTS",
+    "TEMPLATES",
+    "Reason",
+    "describe",
+    "money",
+    "reasons_frame",
+    "top_reasons",
+]
 
 Row = Mapping[str, float]
 Template = Callable[[float, Row], str]
@@ -295,15 +303,58 @@ def top_reasons(
     return out
 
 
+ROW_INPUTS: Mapping[str, tuple[str, ...]] = {
+    "inflow_sum_30d": ("inflow_sum_90d",),
+    "nps_detractor_last": ("nps_last",),
+}
+"""The other features a template reads from ``row``; every other sentence depends on its value."""
+
+
+def _sentences(name: str, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """``describe`` of feature ``name`` for ``rows``, computed once per distinct input."""
+    inputs = [name, *ROW_INPUTS.get(name, ())]
+    present = [c for c in inputs if c in features.columns]
+    picked = features[present].iloc[rows].astype(np.float64).reset_index(drop=True)
+    groups = picked.groupby(present, dropna=False, sort=False).ngroup().to_numpy()
+    firsts = pd.Series(np.arange(len(groups))).groupby(groups, sort=True).first().to_numpy()
+    distinct = picked.iloc[firsts].to_dict(orient="records")
+    said = np.array([describe(name, row[name], row) for row in distinct], dtype=object)
+    return np.asarray(said[groups], dtype=object)
+
+
 def reasons_frame(
-    contributions: pd.DataFrame, features: pd.DataFrame, *, k: int = 3
+    contributions: pd.DataFrame,
+    features: pd.DataFrame,
+    *,
+    k: int = 3,
+    min_contribution: float = MIN_CONTRIBUTION,
 ) -> pd.DataFrame:
-    """Columns reason_1..k (sentences), reason_1_feature.., reason_1_contribution.., by row."""
-    data: dict[str, list[object]] = {}
-    picked = top_reasons(contributions, features, k=k)
+    """Columns reason_1..k (sentences), reason_1_feature.., reason_1_contribution.., by row.
+
+    The same reasons as :func:`top_reasons`, built per feature column rather than per row: each
+    feature's sentences are rendered once per distinct value among the customers it explains.
+    """
+    names = [c for c in contributions.columns if c != BIAS_COLUMN]
+    values = contributions[names].to_numpy(dtype=np.float64)
+    order = np.argsort(-values, axis=1, kind="stable")[:, :k]
+    picked = np.take_along_axis(values, order, axis=1)
+    stated = picked > min_contribution
+    sentences = np.full(order.shape, None, dtype=object)
+    for j in np.unique(order[stated]):
+        where = stated & (order == j)
+        rows, slots = np.nonzero(where)
+        sentences[rows, slots] = _sentences(names[j], features, rows)
+    labels = np.asarray(names, dtype=object)[order]
+    labels[~stated] = None
+    amounts = np.where(stated, picked, np.nan)
+    data: dict[str, np.ndarray] = {}
     for slot in range(k):
-        chosen = [row[slot] if slot < len(row) else None for row in picked]
-        data[f"reason_{slot + 1}"] = [r.sentence if r else None for r in chosen]
-        data[f"reason_{slot + 1}_feature"] = [r.feature if r else None for r in chosen]
-        data[f"reason_{slot + 1}_contribution"] = [r.contribution if r else None for r in chosen]
+        inside = slot < order.shape[1]
+        data[f"reason_{slot + 1}"] = sentences[:, slot] if inside else np.full(len(order), None)
+        data[f"reason_{slot + 1}_feature"] = (
+            labels[:, slot] if inside else np.full(len(order), None)
+        )
+        data[f"reason_{slot + 1}_contribution"] = (
+            amounts[:, slot] if inside else np.full(len(order), np.nan)
+        )
     return pd.DataFrame(data, index=features.index)

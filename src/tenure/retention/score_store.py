@@ -1,8 +1,9 @@
-"""The warehouse tables churn scoring writes: ``churn_scores`` and ``scoring_runs``.
+"""The warehouse tables scoring writes: ``churn_scores``, ``scoring_runs``, ``customer_retention``.
 
 Writes are idempotent: scoring the same ``as_of`` with the same model version again replaces
-that run's rows. Columns travel as one array per column (``UNNEST``), so 1 M rows are one
-statement rather than 1 M round trips.
+that run's rows in ``churn_scores``; ``customer_retention`` holds one row per customer and
+``as_of`` (whatever the model version). Frames go to the warehouse in one columnar insert
+(``insert_frame``), so 1 M rows are one statement rather than 1 M round trips.
 """
 
 from __future__ import annotations
@@ -11,19 +12,23 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from tenure.retention.features import FeatureWarehouse
+from tenure.retention.features import FeatureWarehouse, FrameWarehouse
 
 __all__ = [
+    "RETENTION_COLUMNS",
+    "RETENTION_TABLE",
     "RUNS_TABLE",
     "SCORES_COLUMNS",
     "SCORES_TABLE",
     "ensure_tables",
+    "write_retention",
     "write_runs_row",
     "write_scores",
 ]
 
 SCORES_TABLE = "churn_scores"
 RUNS_TABLE = "scoring_runs"
+RETENTION_TABLE = "customer_retention"
 REASON_SLOTS = 3
 
 SCORES_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -59,6 +64,36 @@ RUNS_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+RETENTION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("as_of", "TIMESTAMPTZ"),
+    ("customer_id", "VARCHAR"),
+    ("rm_id", "VARCHAR"),
+    ("model_version", "VARCHAR"),
+    ("p_churn", "DOUBLE"),
+    ("risk_band", "VARCHAR"),
+    ("value_tier", "VARCHAR"),
+    ("activity_tier", "VARCHAR"),
+    ("risk_tier", "VARCHAR"),
+    ("lifecycle_stage", "VARCHAR"),
+    ("lifecycle_reason", "VARCHAR"),
+    ("segment", "INTEGER"),
+    ("segment_name", "VARCHAR"),
+    ("value_12m_minor", "BIGINT"),
+    ("value_at_risk_minor", "BIGINT"),
+    ("expected_months_to_churn", "DOUBLE"),
+    ("p_churn_30d", "DOUBLE"),
+    ("p_churn_90d", "DOUBLE"),
+    ("p_churn_180d", "DOUBLE"),
+    ("inflow_forecast_minor", "BIGINT"),
+    ("spend_forecast_minor", "BIGINT"),
+    ("reason_1", "VARCHAR"),
+    ("reason_2", "VARCHAR"),
+    ("reason_3", "VARCHAR"),
+    ("scored_at", "TIMESTAMPTZ"),
+)
+"""One row per customer and ``as_of``: what the API and the HTML report read."""
+
+
 def _ddl(table: str, columns: Sequence[tuple[str, str]]) -> str:
     body = ", ".join(f"{name} {kind}" for name, kind in columns)
     return f"CREATE TABLE IF NOT EXISTS {table} ({body})"
@@ -67,34 +102,31 @@ def _ddl(table: str, columns: Sequence[tuple[str, str]]) -> str:
 _WHERE_RUN = "as_of = $1 AND model_name = $2 AND model_version = $3"
 
 
-def _values(frame: pd.DataFrame, name: str) -> list[object]:
-    column = frame[name]
-    return [None if pd.isna(v) else v for v in column.tolist()]
-
-
 def ensure_tables(warehouse: FeatureWarehouse) -> None:
-    """Create ``churn_scores`` and ``scoring_runs`` if they do not exist."""
+    """Create ``churn_scores``, ``scoring_runs`` and ``customer_retention`` if missing."""
     warehouse.execute(_ddl(SCORES_TABLE, SCORES_COLUMNS))
     warehouse.execute(_ddl(RUNS_TABLE, RUNS_COLUMNS))
+    warehouse.execute(_ddl(RETENTION_TABLE, RETENTION_COLUMNS))
 
 
-def write_scores(*, warehouse: FeatureWarehouse, frame: pd.DataFrame) -> int:
+def write_scores(*, warehouse: FrameWarehouse, frame: pd.DataFrame) -> int:
     """Replace the run's rows in ``churn_scores`` by ``frame``; call inside a transaction."""
-    first = frame.iloc[0] if len(frame) else None
-    names = [name for name, _ in SCORES_COLUMNS]
-    selects = ", ".join(
-        f"UNNEST(${i + 1}::{kind}[]) AS {name}" for i, (name, kind) in enumerate(SCORES_COLUMNS)
+    if not len(frame):
+        return 0
+    first = frame.iloc[0]
+    warehouse.execute(
+        f"DELETE FROM {SCORES_TABLE} WHERE {_WHERE_RUN}",
+        (first["as_of"], first["model_name"], first["model_version"]),
     )
-    params = [_values(frame, name) for name in names]
-    if first is not None:
-        warehouse.execute(
-            f"DELETE FROM {SCORES_TABLE} WHERE {_WHERE_RUN}",
-            (first["as_of"], first["model_name"], first["model_version"]),
-        )
-        warehouse.execute(
-            f"INSERT INTO {SCORES_TABLE} ({', '.join(names)}) SELECT {selects}", params
-        )
-    return len(frame)
+    return warehouse.insert_frame(SCORES_TABLE, frame[[name for name, _ in SCORES_COLUMNS]])
+
+
+def write_retention(*, warehouse: FrameWarehouse, as_of: object, frame: pd.DataFrame) -> int:
+    """Replace every ``customer_retention`` row of ``as_of`` by ``frame``; inside a transaction."""
+    warehouse.execute(f"DELETE FROM {RETENTION_TABLE} WHERE as_of = $1", (as_of,))
+    if not len(frame):
+        return 0
+    return warehouse.insert_frame(RETENTION_TABLE, frame[[name for name, _ in RETENTION_COLUMNS]])
 
 
 def write_runs_row(*, warehouse: FeatureWarehouse, row: dict[str, object]) -> None:

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from tenure.core.errors import StoreUnavailable
 from tenure.data.catalog import canonical_catalog
@@ -123,6 +124,24 @@ class DuckDBWarehouse:
             raise StoreUnavailable(f"warehouse I/O failed: {exc}") from exc
         except duckdb.Error as exc:
             raise QueryFailed(str(exc)) from exc
+
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> int:
+        """Append ``frame``'s rows to ``table`` (columns by name) in one columnar scan."""
+        view = "_tenure_insert_frame"
+        columns = ", ".join(_quote(str(name)) for name in frame.columns)
+        try:
+            self._connection.register(view, frame)
+            try:
+                self._connection.execute(
+                    f"INSERT INTO {_quote(table)} ({columns}) SELECT {columns} FROM {view}"
+                )
+            finally:
+                self._connection.unregister(view)
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            raise StoreUnavailable(f"warehouse I/O failed: {exc}") from exc
+        except duckdb.Error as exc:
+            raise QueryFailed(str(exc)) from exc
+        return len(frame)
 
     def materialize(self, name: str, query: str) -> None:
         """Keep a query's result as a temporary scratch table (dropped with the session)."""

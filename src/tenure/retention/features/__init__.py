@@ -25,6 +25,7 @@ from tenure.retention.features.compiler import (
 from tenure.retention.features.compute import (
     FEATURES_TABLE,
     FeatureWarehouse,
+    FrameWarehouse,
     compute_feature_snapshots,
     compute_features,
     warehouse_tables,
@@ -38,6 +39,7 @@ __all__ = [
     "SOURCES",
     "FeatureDefinition",
     "FeatureWarehouse",
+    "FrameWarehouse",
     "Source",
     "Unit",
     "compile_features",

@@ -22,6 +22,7 @@ from tenure.retention.features.definitions import FeatureDefinition
 __all__ = [
     "FEATURES_TABLE",
     "FeatureWarehouse",
+    "FrameWarehouse",
     "compute_feature_snapshots",
     "compute_features",
     "warehouse_tables",
@@ -39,6 +40,12 @@ class FeatureWarehouse(Protocol):
     def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
 
     def transaction(self) -> AbstractContextManager[None]: ...
+
+
+class FrameWarehouse(FeatureWarehouse, Protocol):
+    """A warehouse that also appends a whole DataFrame at once (bulk writes of scores)."""
+
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> int: ...
 
 
 def warehouse_tables(warehouse: FeatureWarehouse) -> frozenset[str]:
