@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -30,6 +31,18 @@ def require_service(name: str, host: str, port: int) -> None:
         if _in_ci():
             pytest.fail(f"{message}; CI=true requires it", pytrace=False)
         pytest.skip(f"{message}; start {name} to run this test")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The Chromium binary; skip (on a laptop) or fail (under CI=true, which installs it)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    message = "Chromium is not installed (looked for `chromium` on PATH)"
+    if _in_ci():
+        pytest.fail(f"{message}; .ci/run installs it, so CI=true requires it", pytrace=False)
+    pytest.skip(f"{message}; `apt-get install chromium` to run this test")
 
 
 @pytest.fixture(scope="session")

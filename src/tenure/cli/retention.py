@@ -20,17 +20,16 @@ from rich.progress import (
 from rich.table import Table as RichTable
 
 from tenure.bootstrap import load_settings, open_warehouse
+from tenure.cli import retention_report
 from tenure.core.errors import TenureError
 from tenure.retention.churn import Progress as StepCallback
-from tenure.retention.churn import (
-    ScoringRun,
-    TrainedModel,
-    score_customers,
-    train_churn_model,
-)
+from tenure.retention.churn_scoring import REASONS_LIMIT
 from tenure.retention.labels import CHURN_DEFINITIONS, data_window
 from tenure.retention.metrics import METRIC_LABELS
+from tenure.retention.reasons import money
 from tenure.retention.registry import ModelRegistry
+from tenure.retention.scoring import ScoringRun, score_customers
+from tenure.retention.training import RetentionModels, train_retention_models
 
 __all__ = ["register"]
 
@@ -59,6 +58,7 @@ def register(app: typer.Typer) -> None:
     )
     group.command("train", epilog=_TRAIN_EXAMPLES)(train)
     group.command("score", epilog=_SCORE_EXAMPLES)(score)
+    retention_report.register(group)
     app.add_typer(group, name="retention")
 
 
@@ -126,7 +126,8 @@ def train(
     """Train the churn model on month-start snapshots, validate on later ones, and register it.
 
     Training snapshots only use outcomes that happened before validation starts, so the
-    reported figures are what to expect on future months.
+    reported figures are what to expect on future months. The customer segments and the
+    time-to-churn model are fitted on the latest training snapshot and registered with it.
     """
     console = Console()
     if definition not in CHURN_DEFINITIONS:
@@ -137,7 +138,7 @@ def train(
     registry = ModelRegistry(settings.models_dir)
     try:
         with open_warehouse(settings) as warehouse, _progress(console) as step:
-            trained = train_churn_model(
+            trained = train_retention_models(
                 warehouse=warehouse,
                 registry=registry,
                 definition=definition,
@@ -151,7 +152,8 @@ def train(
     _render_training(console, trained, registry)
 
 
-def _render_training(console: Console, trained: TrainedModel, registry: ModelRegistry) -> None:
+def _render_training(console: Console, models: RetentionModels, registry: ModelRegistry) -> None:
+    trained = models.churn
     manifest = trained.manifest
     table = RichTable(title=f"churn model {manifest.version} ({manifest.definition}, "
                       f"{manifest.horizon_days} days ahead), validation snapshots")  # fmt: skip
@@ -176,6 +178,15 @@ def _render_training(console: Console, trained: TrainedModel, registry: ModelReg
         )
     folder = registry.root / manifest.name / manifest.version
     console.print(f"registered {manifest.name} {manifest.version} in {folder}", highlight=False)
+    segments, survival = models.segments, models.survival
+    console.print(
+        f"segments: {models.segment_count} (silhouette {models.silhouette:.3f}), registered "
+        f"{segments.name} {segments.version}; time to churn ({survival.extra['family']}): "
+        f"holdout concordance {models.concordance:.3f} on "
+        f"{survival.training['rows_holdout']:,} customers, registered {survival.name} "
+        f"{survival.version}",
+        highlight=False,
+    )
 
 
 def score(
@@ -190,10 +201,21 @@ def score(
     version: Annotated[
         str, typer.Option("--version", help="Model version to use, e.g. v0002.")
     ] = "latest",
+    reasons_limit: Annotated[
+        int,
+        typer.Option(
+            "--reasons-for",
+            min=0,
+            help="Explain this many customers, riskiest first (exact model contributions cost "
+            "about 3.5 ms a customer); the others get no reasons.",
+        ),
+    ] = REASONS_LIMIT,
 ) -> None:
-    """Score every open customer: churn probability, risk band, three reasons, drift check.
+    """Score every open customer: churn probability, risk band, three reasons, drift check,
+    tiers, segment, 12-month value and value at risk, time to churn and next month's flows.
 
-    Results go to the warehouse table churn_scores (one row per customer) and scoring_runs.
+    Results go to the warehouse tables customer_retention and churn_scores (one row per
+    customer) and scoring_runs; scoring the same date again replaces its rows.
     """
     console = Console()
     settings = load_settings()
@@ -207,6 +229,7 @@ def score(
                 as_of=moment,
                 version=version,
                 progress=step,
+                reasons_limit=reasons_limit,
             )
     except TenureError as exc:
         raise _fail(console, "scoring", exc) from exc
@@ -236,4 +259,9 @@ def _render_scoring(console: Console, run: ScoringRun, where: str) -> None:
     )
     if run.drifting:
         console.print("features in drift: " + ", ".join(run.drifting), highlight=False)
-    console.print(f"scores are in table {run.table} of {where}", highlight=False)
+    segments = ", ".join(f"{name} {count:,}" for name, count in run.segments.items())
+    console.print(f"segments: {segments}", highlight=False)
+    console.print(f"value at risk: {money(run.value_at_risk_minor)}", highlight=False)
+    console.print(
+        f"scores are in tables {run.retention_table} and {run.table} of {where}", highlight=False
+    )
