@@ -16,11 +16,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
 
+from tenure.core.money import format_minor_units
 from tenure.retention.classifier import BIAS_COLUMN
 from tenure.retention.features import feature
 
@@ -51,8 +51,7 @@ class Reason:
 
 def money(minor: float, currency: str = CURRENCY) -> str:
     """Whole major units with thousands separators: 320000 -> '3,200 CNY'."""
-    units = (Decimal(round(minor)) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return f"{units:,} {currency}"
+    return format_minor_units(round(minor), currency)
 
 
 def _n(value: float) -> int:
