@@ -69,3 +69,9 @@ def test_labels_and_truth_are_kept_apart_from_inputs() -> None:
 def test_data_model_doc_is_generated_from_the_declaration() -> None:
     committed = (ROOT / "docs" / "data-model.md").read_text(encoding="utf-8")
     assert committed == render_data_model(canonical_catalog()), "run `make docs`"
+
+
+def test_text_and_temporal_types_are_told_apart_once() -> None:
+    assert {t for t in ColumnType if t.is_text} == {ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM}
+    assert {t for t in ColumnType if t.is_temporal} == {ColumnType.DATE, ColumnType.TIMESTAMP}
+    assert all(t.duckdb_type == "VARCHAR" for t in ColumnType if t.is_text)

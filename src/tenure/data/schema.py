@@ -41,6 +41,16 @@ class ColumnType(StrEnum):
         """The DuckDB type this logical type is stored as."""
         return _DUCKDB_TYPES[self]
 
+    @property
+    def is_text(self) -> bool:
+        """Stored as text, so a value read from a file needs no cast."""
+        return self in (ColumnType.ID, ColumnType.TEXT, ColumnType.ENUM)
+
+    @property
+    def is_temporal(self) -> bool:
+        """A date or a timestamp (bounds and formats are ISO strings)."""
+        return self in (ColumnType.DATE, ColumnType.TIMESTAMP)
+
 
 _DUCKDB_TYPES = {
     ColumnType.ID: "VARCHAR",

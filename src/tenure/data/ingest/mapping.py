@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from tenure.core.errors import ConfigurationError
-from tenure.data.schema import Catalog, ColumnType, Table
+from tenure.data.schema import Catalog, Table
 
 __all__ = ["ColumnSource", "IngestMapping", "TableMapping", "load_mapping", "parse_mapping"]
 
@@ -25,7 +25,6 @@ Constant = str | int | float | bool | None
 _TABLE_KEYS = frozenset(
     {"file", "columns", "expressions", "constants", "formats", "values", "ignore"}
 )
-_TIME_TYPES = (ColumnType.DATE, ColumnType.TIMESTAMP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +163,7 @@ def _with_format(
     table: Table, column: str, fmt: object, base: ColumnSource | None, where: str
 ) -> ColumnSource:
     key = f"{where}.formats.{column}"
-    if table.column(column).type not in _TIME_TYPES:
+    if not table.column(column).type.is_temporal:
         raise ConfigurationError(
             f"mapping: {key}: formats apply to dates and timestamps", field=key
         )

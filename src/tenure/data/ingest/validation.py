@@ -30,14 +30,6 @@ __all__ = [
     "validate_sql",
 ]
 
-_CASTS = {
-    ColumnType.INT: "BIGINT",
-    ColumnType.MONEY: "BIGINT",
-    ColumnType.FLOAT: "DOUBLE",
-    ColumnType.BOOL: "BOOLEAN",
-    ColumnType.DATE: "DATE",
-    ColumnType.TIMESTAMP: "TIMESTAMPTZ",
-}
 _NOT_A = {
     ColumnType.INT: "is not an integer",
     ColumnType.MONEY: "is not an integer (minor units)",
@@ -46,7 +38,6 @@ _NOT_A = {
     ColumnType.DATE: "is not a valid date (YYYY-MM-DD)",
     ColumnType.TIMESTAMP: "is not a valid ISO 8601 timestamp",
 }
-_TIME_TYPES = (ColumnType.DATE, ColumnType.TIMESTAMP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +87,17 @@ def _shown(column: Column, ref: str) -> str:
 
 def typed_sql(column: Column, value: str, fmt: str | None) -> str:
     """SQL that casts a VARCHAR value to the column's type (NULL when it does not cast)."""
-    if column.type not in _CASTS:
+    if column.type.is_text:
         return value
-    target = _CASTS[column.type]
+    target = column.type.duckdb_type
     if fmt is not None:
         return f"CAST(try_strptime({value}, {_text(fmt)}) AS {target})"
     return f"TRY_CAST({value} AS {target})"
 
 
 def _bound_sql(column: Column, bound: int | float | str) -> str:
-    if column.type in _TIME_TYPES:
-        return f"{_CASTS[column.type]} {_text(str(bound))}"
+    if column.type.is_temporal:
+        return f"{column.type.duckdb_type} {_text(str(bound))}"
     return repr(bound)
 
 
@@ -127,7 +118,7 @@ def _type_rule(column: Column, v: str, typed: str, fmt: str | None) -> tuple[str
 
 
 def _range_rules(column: Column, v: str, typed: str) -> list[tuple[str, str]]:
-    timed = column.type in _TIME_TYPES
+    timed = column.type.is_temporal
     rules = []
     for bound, op, word in (
         (column.minimum, "<", "before" if timed else "below the minimum"),
@@ -149,7 +140,7 @@ def _column_rules(column: Column, v: str, fmt: str | None) -> list[tuple[str, st
     rules: list[tuple[str, str]] = []
     if column.required:
         rules.append((f"{v} IS NULL", _message(column.name, None, "required value is missing")))
-    if column.type in _CASTS:
+    if not column.type.is_text:
         rules.append(_type_rule(column, v, typed, fmt))
     if column.values:
         allowed = ", ".join(_text(value) for value in column.values)
