@@ -76,9 +76,11 @@ MONTH_SQL = (
 
 
 class Queryable(Protocol):
-    """The one warehouse call this module needs (``DuckDBWarehouse`` has it)."""
+    """The warehouse calls this module needs (``DuckDBWarehouse`` has them)."""
 
     def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
+
+    def fetch_frame(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame: ...
 
 
 def utc_instant(value: datetime | pd.Timestamp, field: str = "as_of") -> datetime:
@@ -162,8 +164,7 @@ def monthly_flows(
     *, warehouse: Queryable, as_of: datetime, months: int = 12, currency: str = "CNY"
 ) -> pd.DataFrame:
     """Posted inflow and spend (minor units) per customer x complete UTC month before ``as_of``."""
-    rows = warehouse.fetch_all(monthly_flows_sql(as_of, months=months, currency=currency))
-    raw = pd.DataFrame(rows, columns=["customer_id", "month_index", "inflow_minor", "spend_minor"])
+    raw = warehouse.fetch_frame(monthly_flows_sql(as_of, months=months, currency=currency))
     indexes = raw["month_index"].astype(np.int64)
     starts = pd.to_datetime(
         {"year": indexes // 12, "month": indexes % 12 + 1, "day": np.ones(len(raw), dtype=int)}

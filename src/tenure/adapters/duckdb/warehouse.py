@@ -125,6 +125,15 @@ class DuckDBWarehouse:
         except duckdb.Error as exc:
             raise QueryFailed(str(exc)) from exc
 
+    def fetch_frame(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """Run one query and return its rows as a DataFrame, columnar (no Python tuple per row)."""
+        try:
+            return self._connection.execute(sql, list(params)).df()
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            raise StoreUnavailable(f"warehouse I/O failed: {exc}") from exc
+        except duckdb.Error as exc:
+            raise QueryFailed(str(exc)) from exc
+
     def insert_frame(self, table: str, frame: pd.DataFrame) -> int:
         """Append ``frame``'s rows to ``table`` (columns by name) in one columnar scan."""
         view = "_tenure_insert_frame"

@@ -39,6 +39,8 @@ class FeatureWarehouse(Protocol):
 
     def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
 
+    def fetch_frame(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame: ...
+
     def transaction(self) -> AbstractContextManager[None]: ...
 
 
@@ -58,9 +60,9 @@ def _dtype(feature: FeatureDefinition) -> str:
     return "int64" if feature.sql_type == "BIGINT" and feature.fill is not None else "float64"
 
 
-def _frame(rows: list[tuple[Any, ...]], as_of: datetime) -> pd.DataFrame:
+def _frame(raw: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
     names = ["snapshot_at", "customer_id", *(f.name for f in FEATURES)]
-    frame = pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
+    frame = raw.set_axis(names, axis="columns")
     frame["snapshot_at"] = pd.Series(
         [pd.Timestamp(as_of.astimezone(UTC))] * len(frame), dtype="datetime64[us, UTC]"
     )
@@ -76,7 +78,7 @@ def compute_features(
 ) -> pd.DataFrame:
     """Features of every customer open at ``as_of`` (or of ``customers``), from data before it."""
     sql = compile_features(as_of, available_tables=warehouse_tables(warehouse), customers=customers)
-    return _frame(warehouse.fetch_all(sql), as_of)
+    return _frame(warehouse.fetch_frame(sql), as_of)
 
 
 def compute_feature_snapshots(
@@ -85,7 +87,9 @@ def compute_feature_snapshots(
     """Features at several snapshots stacked (one row per customer and snapshot), for training."""
     frames = [compute_features(warehouse=warehouse, as_of=moment) for moment in snapshots]
     if not frames:
-        return _frame([], datetime(1970, 1, 1, tzinfo=UTC))
+        return _frame(
+            pd.DataFrame(columns=range(2 + len(FEATURES))), datetime(1970, 1, 1, tzinfo=UTC)
+        )
     return pd.concat(frames, ignore_index=True)
 
 
