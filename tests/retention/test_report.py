@@ -128,6 +128,11 @@ def test_report_embeds_at_least_six_real_png_charts(page: str) -> None:
     assert all(image.startswith(PNG_SIGNATURE) and len(image) > 5_000 for image in images)
 
 
+def test_follow_up_survival_is_split_by_segment_and_every_tier(page: str) -> None:
+    for label in ("segment", "value tier", "activity tier", "risk tier", "lifecycle stage"):
+        assert f'alt="survival by {label}"' in page
+
+
 def test_report_has_every_section_and_a_caption_under_every_chart(page: str) -> None:
     for title in SECTIONS:
         assert f"<h2>{title}</h2>" in page

@@ -315,33 +315,39 @@ def _cohorts(warehouse: FeatureWarehouse, as_of: datetime) -> str:
     return _figure(plots.cohort_png(shown, _COHORT_MONTHS), "cohort retention", caption)
 
 
+_GROUP_LABELS = {
+    "segment": "segment",
+    "value_tier": "value tier",
+    "activity_tier": "activity tier",
+    "risk_tier": "risk tier",
+    "lifecycle_stage": "lifecycle stage",
+}
+
+
 def _survival(warehouse: FeatureWarehouse, outcomes: Outcomes | None, book: Book) -> str:
     if outcomes is None:
         return (
             "<p class='note'>No scored date has any follow-up yet, so survival from a "
             "snapshot cannot be drawn; score an earlier date to see it.</p>"
         )
-    by_segment, by_tier = follow_up_curves(warehouse, outcomes.as_of, outcomes.definition, book)
+    curves = follow_up_curves(warehouse, outcomes.as_of, outcomes.definition, book)
     intro = (
         f"<p>Time is counted from the snapshot of {outcomes.as_of:%Y-%m-%d} (segments and "
-        "risk tiers as assigned then) to churn, censored at the end of the data; counting "
+        "tiers as assigned then) to churn, censored at the end of the data; counting "
         "from opening dates would only see customers who had already stayed until the "
         "snapshot.</p>"
     )
     caption = "Each step falls when customers of that group churn; shaded: 95 % confidence band."
-    return (
-        intro
-        + _figure(
-            plots.kaplan_meier_png(by_segment, title="Kaplan-Meier by segment", legend="segment"),
-            "survival by segment",
+    figures = [
+        _figure(
+            plots.kaplan_meier_png(frame, title=f"Kaplan-Meier by {label}", legend=label),
+            f"survival by {label}",
             caption,
         )
-        + _figure(
-            plots.kaplan_meier_png(by_tier, title="Kaplan-Meier by risk tier", legend="risk tier"),
-            "survival by risk tier",
-            caption,
-        )
-    )
+        for key, frame in curves.items()
+        for label in (_GROUP_LABELS[key],)
+    ]
+    return intro + "".join(figures)
 
 
 def _manifest(registry: ModelRegistry, run: dict[str, object]) -> ModelManifest | None:

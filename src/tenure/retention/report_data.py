@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 RETENTION_TABLE = "customer_retention"
+# tier columns that split the follow-up survival curves, in the order the report shows them
+_TIER_GROUPS = ("value_tier", "activity_tier", "risk_tier", "lifecycle_stage")
 _BOOK_COLUMNS = (
     "customer_id",
     "value_tier",
@@ -231,6 +233,13 @@ def _value_12m(warehouse: FeatureWarehouse, as_of: datetime) -> pd.Series:
     return value["total_value_minor"]
 
 
+def _value_of(warehouse: FeatureWarehouse, as_of: datetime, features: pd.DataFrame) -> pd.Series:
+    """12-month value of each featured customer (0 without accounts), indexed by customer_id."""
+    value = _value_12m(warehouse, as_of).reindex(features["customer_id"]).fillna(0)
+    value.index = features["customer_id"]
+    return value
+
+
 def _computed_book(
     warehouse: FeatureWarehouse, as_of: datetime, scores: pd.DataFrame
 ) -> tuple[pd.DataFrame, CustomerSegmenter, dict[int, str]]:
@@ -238,8 +247,7 @@ def _computed_book(
     features = features[features["customer_id"].isin(scores["customer_id"])].reset_index(drop=True)
     segmenter = _segmenter(features)
     profiles = segmenter.profile(features)
-    value = _value_12m(warehouse, as_of).reindex(features["customer_id"]).fillna(0)
-    value.index = features["customer_id"]
+    value = _value_of(warehouse, as_of, features)
     p = scores.set_index("customer_id")["p_churn"]
     frame = assign_tiers(features, value=value, churn_probability=p)
     frame["segment"] = segmenter.predict(features)
@@ -281,7 +289,7 @@ def _groups_at(warehouse: FeatureWarehouse, as_of: datetime, book: Book) -> pd.D
     scores = scores_at(warehouse, as_of, None)
     stored = _table_rows(warehouse, as_of)
     if stored is not None:
-        groups = stored[["customer_id", "segment", "segment_name", "risk_tier"]]
+        groups = stored[["customer_id", "segment", "segment_name", *_TIER_GROUPS]]
         return groups[groups["customer_id"].isin(scores["customer_id"])]
     features = compute_features(warehouse=warehouse, as_of=as_of)
     features = features[features["customer_id"].isin(scores["customer_id"])].reset_index(drop=True)
@@ -293,7 +301,8 @@ def _groups_at(warehouse: FeatureWarehouse, as_of: datetime, book: Book) -> pd.D
         else {profile.segment: profile.name for profile in model.profile(features)}
     )
     p = scores.set_index("customer_id")["p_churn"]
-    groups = assign_tiers(features, churn_probability=p)[["customer_id", "risk_tier"]]
+    tiers = assign_tiers(features, value=_value_of(warehouse, as_of, features), churn_probability=p)
+    groups = tiers[["customer_id", *_TIER_GROUPS]].copy()
     groups["segment"] = model.predict(features)
     groups["segment_name"] = groups["segment"].map(names)
     return groups
@@ -304,8 +313,12 @@ def follow_up_curves(
     baseline: datetime,
     definition: str,
     book: Book,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Kaplan-Meier curves from ``baseline`` to the end of data, by segment and by risk tier."""
+) -> dict[str, pd.DataFrame]:
+    """Kaplan-Meier curves from ``baseline`` to the end of data, by segment and by each tier.
+
+    Keys: ``segment``, then the tier columns of ``_TIER_GROUPS`` (value, activity, risk tier and
+    lifecycle stage) as assigned at ``baseline``; a customer without a tier is ``unscored``.
+    """
     groups = _groups_at(warehouse, baseline, book)
     events = churn_events(warehouse=warehouse, definition=definition)
     end = data_window(warehouse).end
@@ -315,7 +328,8 @@ def follow_up_curves(
     segment = [
         f"{int(s)}: {n}" for s, n in zip(frame["segment"], frame["segment_name"], strict=True)
     ]
-    by_segment = kaplan_meier_by_group(frame["duration_days"], frame["event"], segment)
-    tiers = frame["risk_tier"].fillna("unscored").astype(str)
-    by_tier = kaplan_meier_by_group(frame["duration_days"], frame["event"], tiers)
-    return by_segment, by_tier
+    curves = {"segment": kaplan_meier_by_group(frame["duration_days"], frame["event"], segment)}
+    for column in _TIER_GROUPS:
+        labels = frame[column].fillna("unscored").astype(str)
+        curves[column] = kaplan_meier_by_group(frame["duration_days"], frame["event"], labels)
+    return curves
