@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -61,6 +62,21 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The test Redis database (DB 15 unless TENURE_TEST_REDIS_URL says otherwise), flushed."""
+    import redis
+
+    parts = urlsplit(REDIS_URL)
+    require_service("Redis", parts.hostname or "127.0.0.1", parts.port or 6379)
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.flushdb()
+        yield REDIS_URL
+    finally:
+        client.close()
 
 
 @pytest.fixture
