@@ -96,3 +96,8 @@ class InstanceSecretRow(Base):
     name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     value: Mapped[str] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# The protection tables share this MetaData: importing them here lets Alembic and the schema
+# check see every table, whichever module a caller imported first.
+from tenure.adapters.sql import protection_tables as protection_tables  # noqa: E402

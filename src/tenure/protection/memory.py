@@ -1,0 +1,60 @@
+"""In-memory decision log and customer values: for tests, replays and the policy comparison."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+
+from tenure.core.decision import CustomerValue
+from tenure.core.errors import Conflict
+from tenure.protection.decision import Decision
+from tenure.protection.events import Event
+
+__all__ = ["InMemoryDecisionLog", "MappingCustomerValues"]
+
+
+class InMemoryDecisionLog:
+    """Decisions in a dict by idempotency key (a real log is durable; this one is not)."""
+
+    def __init__(self, *, keep: bool = True) -> None:
+        self.keep = keep
+        self._by_key: dict[str, Decision] = {}
+        self._order: list[Decision] = []
+        self._lock = threading.Lock()
+
+    def append(self, decision: Decision) -> None:
+        """Store ``decision``; ``Conflict`` if its key is stored already."""
+        with self._lock:
+            if decision.idempotency_key in self._by_key:
+                raise Conflict("this idempotency key was decided already")
+            self._by_key[decision.idempotency_key] = decision
+            if self.keep:
+                self._order.append(decision)
+
+    def find(self, idempotency_key: str) -> Decision | None:
+        """The decision stored under ``idempotency_key``."""
+        return self._by_key.get(idempotency_key)
+
+    def events_since(self, since: datetime) -> Iterator[Event]:
+        """Logged events at or after ``since``, by event time."""
+        kept = [d.event for d in self._order if d.event.occurred_at >= since]
+        yield from sorted(kept, key=lambda e: e.occurred_at)
+
+    def decisions(self) -> list[Decision]:
+        """Every kept decision, in the order they were made."""
+        return list(self._order)
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+
+class MappingCustomerValues:
+    """Customer values from a mapping of customer id -> (12-month value, P(churn))."""
+
+    def __init__(self, values: Mapping[str, CustomerValue]) -> None:
+        self._values = values
+
+    def get(self, customer_id: str) -> CustomerValue | None:
+        """The customer's value and risk, or None if retention has not scored them."""
+        return self._values.get(customer_id)

@@ -1,0 +1,161 @@
+"""The trained scorer the engine holds: anomaly score, fraud model and the plain words for both.
+
+``EventScorer.score`` takes the signals of one event (from ``signals.compute_signals``), adds the
+anomaly score as ``model.anomaly``, and returns the calibrated fraud probability with the features
+that pushed it up most, each said in words a fraud analyst or a customer-service agent can read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tenure.protection.model import AnomalyScorer, FraudModel
+from tenure.protection.signals import MODEL_FEATURES, model_vector
+
+__all__ = [
+    "ANOMALY_COLUMNS",
+    "ANOMALY_FEATURE",
+    "SCORER_FEATURES",
+    "Contribution",
+    "EventScorer",
+    "ModelScore",
+    "describe",
+]
+
+ANOMALY_FEATURE = "model.anomaly"
+SCORER_FEATURES = (*MODEL_FEATURES, ANOMALY_FEATURE)
+# behaviour a newcomer shows too: amount, hour, travel, velocity and novelty
+ANOMALY_COLUMNS = (
+    "event.log_amount",
+    "event.hour_local",
+    "customer.km_from_last",
+    "customer.transfer.count_24h",
+    "customer.payee_add.count_24h",
+    "customer.login_failed.count_24h",
+    "customer.distinct_devices_30d",
+    "device.distinct_customers_30d",
+    "payee.distinct_customers_30d",
+)
+_TOP = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One feature's push on the fraud score (log-odds) and what it means in words."""
+
+    feature: str
+    weight: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelScore:
+    """The model's calibrated probability and its strongest reasons (pushing towards fraud)."""
+
+    probability: float
+    anomaly: float
+    contributions: tuple[Contribution, ...]
+
+
+def _money(minor: float) -> str:
+    return f"{minor / 100:,.0f} CNY"
+
+
+def _number(value: object) -> float:
+    if value is None:
+        return math.nan
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+_TEMPLATES: dict[str, str] = {
+    "event.amount_minor": "amount of {money}",
+    "event.log_amount": "amount of {money_amount}",
+    "event.hour_local": "at {value:.0f}:00 local time",
+    "event.is_night": "in the middle of the night",
+    "event.login_failed": "a failed login",
+    "event.takeover_field": "a change of contact details, device or payee",
+    "customer.is_new": "a customer with no history yet",
+    "customer.age_days": "first seen {value:.0f} days ago",
+    "customer.seconds_since_last": "{value:.0f} s since the previous activity",
+    "customer.distinct_devices_30d": "{value:.0f} devices in 30 days",
+    "customer.distinct_ips_30d": "{value:.0f} IP addresses in 30 days",
+    "customer.distinct_payees_30d": "{value:.0f} payees in 30 days",
+    "customer.amount_zscore": "amount {value:.1f} deviations from this customer's usual",
+    "customer.amount_ratio": "amount {value:.1f}x this customer's usual",
+    "customer.hour_share": "an hour this customer is rarely active ({percent:.0f} % of activity)",
+    "customer.km_from_last": "{value:,.0f} km from the last known place",
+    "customer.speed_kmh": "travel at {value:,.0f} km/h since the last known place",
+    "device.is_new_for_customer": "a device new to this customer",
+    "device.days_with_customer": "device first used by this customer {value:.0f} days ago",
+    "device.distinct_customers_30d": "device used by {value:.0f} customers in 30 days",
+    "ip.is_new_for_customer": "an IP address new to this customer",
+    "ip.distinct_customers_30d": "IP address used by {value:.0f} customers in 30 days",
+    "payee.is_new_for_customer": "a payee new to this customer",
+    "payee.days_with_customer": "payee added {value:.0f} days ago",
+    "payee.distinct_customers_30d": "payee paid by {value:.0f} customers in 30 days",
+    ANOMALY_FEATURE: "unusual for the bank's customers overall (anomaly {value:.1f})",
+}
+_WINDOW_WORDS = {"1h": "the last hour", "24h": "24 hours", "7d": "7 days", "30d": "30 days"}
+
+
+def describe(feature: str, value: object) -> str:
+    """A feature and its value in plain words (window aggregates included)."""
+    number = _number(value)
+    template = _TEMPLATES.get(feature)
+    if template is not None:
+        amount = math.expm1(number) if feature == "event.log_amount" else number
+        return template.format(
+            value=number, money=_money(number), money_amount=_money(amount), percent=number * 100
+        )
+    parts = feature.split(".")
+    if len(parts) == 3 and "_" in parts[2]:
+        entity, stream, tail = parts
+        aggregate, window = tail.split("_", 1)
+        span = _WINDOW_WORDS.get(window, window)
+        stream_words = stream.replace("_", " ")
+        if aggregate == "sum":
+            return f"{_money(number)} of {stream_words}s by this {entity} in {span}"
+        return f"{number:.0f} {stream_words} events by this {entity} in {span}"
+    return f"{feature} = {value}"
+
+
+@dataclass(slots=True)
+class EventScorer:
+    """Anomaly score + fraud model, ready for one event at a time."""
+
+    anomaly: AnomalyScorer
+    model: FraudModel
+    version: str = "unregistered"
+    _anomaly_index: list[int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._anomaly_index = [SCORER_FEATURES.index(c) for c in ANOMALY_COLUMNS]
+
+    def vector(self, signals: Mapping[str, object]) -> np.ndarray:
+        """The model's input row, anomaly score included."""
+        base = model_vector(signals)
+        anomaly = self.anomaly.score_one(base[self._anomaly_index])
+        return np.append(base, anomaly)
+
+    def score(self, signals: Mapping[str, object]) -> ModelScore:
+        """Probability of fraud and the top reasons pushing it up."""
+        row = self.vector(signals)
+        scored = self.model.score_one(row)
+        order = np.argsort(-scored.contributions)[:_TOP]
+        reasons = tuple(
+            Contribution(
+                feature=SCORER_FEATURES[i],
+                weight=float(scored.contributions[i]),
+                text=describe(SCORER_FEATURES[i], row[i]),
+            )
+            for i in order
+            if scored.contributions[i] > 0
+        )
+        return ModelScore(scored.probability, float(row[-1]), reasons)

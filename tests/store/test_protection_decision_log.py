@@ -1,0 +1,219 @@
+"""The decision log: the same behaviour in memory, on SQLite and on PostgreSQL; alerts in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine
+
+from tenure.adapters.sql import Base, alembic_config, create_store_engine, upgrade_to_head
+from tenure.adapters.sql.decision_log import SqlDecisionLog
+from tenure.adapters.sql.protection_tables import PROTECTION_TABLES
+from tenure.core.decision import ActionCost
+from tenure.core.errors import Conflict
+from tenure.core.outcome import Outcome
+from tenure.protection.decision import Decision, Reason, ShadowResult
+from tenure.protection.engine import Engine as DecisionEngine
+from tenure.protection.events import Event, EventKind
+from tenure.protection.memory import InMemoryDecisionLog, MappingCustomerValues
+from tenure.protection.state.memory import MemoryKeyedState
+
+AT = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+Log = InMemoryDecisionLog | SqlDecisionLog
+
+
+def _open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
+    """None in memory, else a migrated store emptied afterwards (PostgreSQL lives all session)."""
+    if request.param == "memory":
+        yield None
+        return
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'protection.sqlite3'}"
+    else:
+        url = str(request.getfixturevalue("postgres_url"))
+    upgrade_to_head(url)
+    engine = create_store_engine(url)
+    yield engine
+    with engine.begin() as connection:
+        for table in PROTECTION_TABLES:
+            connection.execute(table.delete())
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
+    yield from _open_store(request, tmp_path)
+
+
+@pytest.fixture(params=BACKENDS[1:])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
+    yield from _open_store(request, tmp_path)
+
+
+@pytest.fixture
+def log(store: Engine | None) -> Log:
+    return InMemoryDecisionLog() if store is None else SqlDecisionLog(store)
+
+
+@pytest.fixture
+def sql_log(engine: Engine) -> SqlDecisionLog:
+    return SqlDecisionLog(engine)
+
+
+def make_event(event_id: str = "e1", *, customer_id: str = "c1", minutes: int = 0) -> Event:
+    return Event(
+        kind=EventKind.TRANSFER,
+        event_id=event_id,
+        customer_id=customer_id,
+        occurred_at=AT + timedelta(minutes=minutes),
+        device_id="d1",
+        ip="10.0.0.1",
+        lat=31.2304,
+        lon=121.4737,
+        amount_minor=1_250_000,
+        payee_id="p1",
+    )
+
+
+def make_decision(
+    key: str = "transfer:e1",
+    *,
+    event: Event | None = None,
+    outcome: Outcome = Outcome.ALLOW,
+    decision_id: str | None = None,
+) -> Decision:
+    event = event or make_event()
+    return Decision(
+        decision_id=decision_id or f"d-{key}",
+        idempotency_key=key,
+        event=event,
+        outcome=outcome,
+        risk=0.4321,
+        model_risk=0.25,
+        rule_score=0.2,
+        reasons=(Reason("rule", "large", "a large transfer"),),
+        costs=(ActionCost(Outcome.ALLOW, 1234.5, 0.0, 0.0), ActionCost(outcome, 10.0, 2.5, 1.0)),
+        decided_at=event.occurred_at + timedelta(milliseconds=5),
+        policy="expected_cost",
+        ruleset="default@3",
+        model_version="m-2025-03",
+        flags=frozenset({"unknown_customer"}),
+        shadow=(ShadowResult("candidate", 4, Outcome.STEP_UP, ("large", "new_device")),),
+    )
+
+
+def test_finds_an_appended_decision_exactly_as_it_was(log: Log) -> None:
+    decision = make_decision()
+    log.append(decision)
+    found = log.find("transfer:e1")
+    assert found == decision
+    assert found is not None
+    assert found.to_json() == decision.to_json()
+    assert found.event == decision.event
+
+
+def test_an_unknown_key_finds_nothing(log: Log) -> None:
+    assert log.find("transfer:nope") is None
+
+
+def test_a_second_decision_under_a_stored_key_conflicts_and_the_first_stays(log: Log) -> None:
+    first = make_decision()
+    log.append(first)
+    with pytest.raises(Conflict):
+        log.append(make_decision(decision_id="another", outcome=Outcome.DECLINE))
+    assert log.find("transfer:e1") == first
+
+
+def test_events_since_streams_logged_events_by_event_time(log: Log) -> None:
+    for minutes, key in ((20, "c"), (-5, "old"), (0, "a"), (10, "b")):
+        log.append(make_decision(key, event=make_event(key, minutes=minutes)))
+    events = list(log.events_since(AT))
+    assert [event.event_id for event in events] == ["a", "b", "c"]
+    assert events[0] == make_event("a")
+
+
+def test_engine_answers_a_retry_with_the_stored_decision(log: Log) -> None:
+    engine = DecisionEngine(state=MemoryKeyedState(), log=log, values=MappingCustomerValues({}))
+    first = engine.decide(make_event())
+    again = engine.decide(make_event())
+    assert again.replayed
+    assert again.to_json() == first.to_json()
+
+
+def test_the_stored_payload_is_the_decisions_json(sql_log: SqlDecisionLog, engine: Engine) -> None:
+    decision = make_decision(outcome=Outcome.STEP_UP)
+    sql_log.append(decision)
+    with engine.connect() as connection:
+        row = connection.execute(sa.text("SELECT * FROM protection_decisions")).mappings().one()
+    assert orjson.loads(row["payload"]) == decision.to_json()
+    assert row["action"] == "step_up"
+    assert (row["customer_id"], row["event_kind"], row["ruleset"]) == (
+        "c1",
+        "transfer",
+        "default@3",
+    )
+
+
+@pytest.mark.parametrize("outcome", [Outcome.HOLD, Outcome.DECLINE])
+def test_holds_and_declines_open_an_alert(sql_log: SqlDecisionLog, outcome: Outcome) -> None:
+    sql_log.append(make_decision(outcome=outcome))
+    sql_log.append(make_decision("transfer:e2", event=make_event("e2"), outcome=Outcome.STEP_UP))
+    [alert] = sql_log.open_alerts()
+    assert (alert.decision_id, alert.customer_id) == ("d-transfer:e1", "c1")
+    assert (alert.outcome, alert.status, alert.risk) == (outcome, "open", 0.4321)
+    assert alert.created_at == AT + timedelta(milliseconds=5)
+
+
+def test_a_conflicting_decline_leaves_no_alert(sql_log: SqlDecisionLog) -> None:
+    sql_log.append(make_decision())
+    with pytest.raises(Conflict):
+        sql_log.append(make_decision(decision_id="again", outcome=Outcome.DECLINE))
+    assert sql_log.open_alerts() == []
+
+
+def test_lists_a_customers_newest_decisions_first(sql_log: SqlDecisionLog) -> None:
+    for minutes in range(4):
+        event = make_event(f"e{minutes}", minutes=minutes)
+        sql_log.append(make_decision(f"k{minutes}", event=event))
+    sql_log.append(make_decision("other", event=make_event("x", customer_id="c2")))
+    listed = sql_log.decisions(customer_id="c1", since=AT + timedelta(minutes=1), limit=2)
+    assert [d.idempotency_key for d in listed] == ["k3", "k2"]
+    assert len(sql_log.decisions()) == 5
+
+
+def test_timestamps_come_back_timezone_aware_utc(sql_log: SqlDecisionLog) -> None:
+    sql_log.append(make_decision())
+    [event] = sql_log.events_since(AT - timedelta(days=1))
+    decision = sql_log.decisions()[0]
+    assert event.occurred_at.utcoffset() == timedelta(0)
+    assert decision.decided_at.utcoffset() == timedelta(0)
+
+
+def test_migrated_schema_matches_the_tables(engine: Engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_downgrade_drops_the_protection_tables_and_upgrade_restores_them(
+    engine: Engine,
+) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001_auth")
+        assert not any(
+            name.startswith("protection_") for name in sa.inspect(connection).get_table_names()
+        )
+        command.upgrade(config, "head")
+        assert "protection_decisions" in sa.inspect(connection).get_table_names()
