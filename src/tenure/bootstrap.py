@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.engine import Engine as StoreEngine
+
 from tenure.adapters.duckdb import DuckDBWarehouse
+from tenure.adapters.redis import RedisKeyedState
+from tenure.adapters.sql.decision_log import SqlDecisionLog
+from tenure.adapters.sql.rulesets import SqlListRepository, SqlRuleSetRepository
+from tenure.core.clock import Clock
+from tenure.core.decision import CustomerValue
+from tenure.core.errors import NotFound, StoreUnavailable
+from tenure.protection.engine import BLOCK_LISTS, Engine
+from tenure.protection.memory import MappingCustomerValues
+from tenure.protection.scorer import EventScorer
+from tenure.protection.service import (
+    CachedLists,
+    ProtectionService,
+    load_customer_values,
+    load_rulebook,
+)
+from tenure.protection.state.memory import MemoryKeyedState
+from tenure.protection.state.port import KeyedState
+from tenure.protection.training import FRAUD_MODEL
+from tenure.retention.registry import ModelRegistry
 from tenure.settings import Settings
 
-__all__ = ["load_settings", "open_warehouse"]
+__all__ = ["build_protection", "load_fraud_scorer", "load_settings", "open_warehouse"]
+
+_log = logging.getLogger(__name__)
 
 
 def load_settings() -> Settings:
@@ -20,3 +45,65 @@ def open_warehouse(settings: Settings) -> DuckDBWarehouse:
     return DuckDBWarehouse.open(
         settings.warehouse_path, memory_limit=settings.warehouse_memory_limit
     )
+
+
+def load_fraud_scorer(settings: Settings) -> EventScorer | None:
+    """The latest registered fraud scorer, or None before ``tenure protection train``."""
+    registry = ModelRegistry(settings.models_dir)
+    try:
+        loaded = registry.load(FRAUD_MODEL)
+    except NotFound:
+        return None
+    scorer: EventScorer = loaded.model
+    scorer.version = loaded.manifest.version
+    return scorer
+
+
+def _customer_values(settings: Settings) -> dict[str, CustomerValue]:
+    """Retention's latest values, read once; empty (engine defaults) if the warehouse is busy."""
+    if not settings.warehouse_path.exists():
+        return {}
+    try:
+        with DuckDBWarehouse.open(settings.warehouse_path, read_only=True) as warehouse:
+            return load_customer_values(warehouse)
+    except StoreUnavailable as exc:
+        _log.warning("customer values not loaded (%s); the engine uses defaults", exc.message)
+        return {}
+
+
+def _state(settings: Settings) -> KeyedState:
+    if settings.protection_state == "redis":
+        return RedisKeyedState.from_url(settings.redis_url)
+    return MemoryKeyedState()
+
+
+def build_protection(
+    settings: Settings, *, store: StoreEngine, clock: Clock, rebuild: bool = True
+) -> ProtectionService:
+    """The engine wired to the store, the model registry, retention values and keyed state.
+
+    With in-memory state, the last month of logged events is folded back in (``rebuild``).
+    """
+    rulesets = SqlRuleSetRepository(store)
+    log = SqlDecisionLog(store)
+    lists = CachedLists(SqlListRepository(store), BLOCK_LISTS.keys(), clock=clock)
+    engine = Engine(
+        state=_state(settings),
+        log=log,
+        values=MappingCustomerValues(_customer_values(settings)),
+        scorer=load_fraud_scorer(settings),
+        rules=load_rulebook(rulesets, settings.protection_ruleset),
+        lists=lists,
+        clock=clock,
+    )
+    service = ProtectionService(
+        engine=engine,
+        rulesets=rulesets,
+        lists=lists,
+        events=log,
+        clock=clock,
+        ruleset_name=settings.protection_ruleset,
+    )
+    if rebuild and settings.protection_state == "memory":
+        service.rebuild_state()
+    return service

@@ -8,6 +8,7 @@ operational store to PostgreSQL.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,19 @@ class Settings(BaseSettings):
         description="Memory DuckDB may use for warehouse work before spilling to disk.",
     )
     jwt_ttl_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    protection_state: Literal["memory", "redis"] = Field(
+        default="memory",
+        description="Where the real-time engine keeps per-customer state: in the process "
+        "(rebuilt from the decision log on start) or in Redis (shared by many workers).",
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0", description="Redis for protection_state=redis."
+    )
+    protection_ruleset: str = Field(
+        default="default",
+        pattern=r"^[a-z][a-z0-9_-]{0,63}$",
+        description="The rule set whose active version the engine applies.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
 

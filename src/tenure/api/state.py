@@ -12,7 +12,9 @@ from sqlalchemy.engine import Engine
 from tenure.adapters.sql import SqlUnitOfWorkFactory, create_store_engine
 from tenure.auth.ports import UnitOfWork
 from tenure.auth.service import signing_secret
+from tenure.bootstrap import build_protection
 from tenure.core.clock import Clock
+from tenure.protection.service import ProtectionService
 from tenure.settings import Settings
 
 __all__ = ["ApiState", "build_state"]
@@ -28,6 +30,17 @@ class ApiState:
     uow: Callable[[], UnitOfWork]
     _secret: SecretStr | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _protection: ProtectionService | None = field(default=None, repr=False)
+
+    def protection(self) -> ProtectionService:
+        """The real-time engine, built (and its state rebuilt from the log) on first use."""
+        if self._protection is None:
+            with self._lock:
+                if self._protection is None:
+                    self._protection = build_protection(
+                        self.settings, store=self.engine, clock=self.clock
+                    )
+        return self._protection
 
     def signing_secret(self) -> SecretStr:
         """The JWT signing key (configured, or generated once into the store)."""

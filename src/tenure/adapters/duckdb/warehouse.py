@@ -77,11 +77,18 @@ class DuckDBWarehouse:
 
     @classmethod
     def open(
-        cls, path: Path | str, *, catalog: Catalog | None = None, memory_limit: str | None = None
+        cls,
+        path: Path | str,
+        *,
+        catalog: Catalog | None = None,
+        memory_limit: str | None = None,
+        read_only: bool = False,
     ) -> DuckDBWarehouse:
         """Open (or create) the warehouse file and make sure every table exists.
 
         ``memory_limit`` (e.g. ``"6GB"``) caps DuckDB's memory; past it, work spills to disk.
+        ``read_only`` opens an existing file without creating or changing anything; several
+        read-only processes may share it, but not with a writer.
         """
         config: dict[str, str | bool | int | float | list[str]] = {}
         if memory_limit is not None:
@@ -89,11 +96,12 @@ class DuckDBWarehouse:
         try:
             if str(path) != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            connection = duckdb.connect(str(path), config=config)
+            connection = duckdb.connect(str(path), read_only=read_only, config=config)
         except (duckdb.IOException, duckdb.ConnectionException, OSError) as exc:
             raise StoreUnavailable(f"cannot open the warehouse at {path}: {exc}") from exc
         warehouse = cls(connection, catalog or canonical_catalog())
-        warehouse.ensure_schema()
+        if not read_only:
+            warehouse.ensure_schema()
         return warehouse
 
     @property

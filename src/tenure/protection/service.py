@@ -1,0 +1,159 @@
+"""The protection service: builds the engine from its stores and keeps it current.
+
+The API, the CLI and the benchmark all decide through :class:`ProtectionService`, which holds the
+engine and knows where its parts come from: the active and shadow versions of one named rule set
+(``default`` unless configured), the block lists (cached in memory and refreshed every few
+seconds, because a list lookup in the store per event would cost more than the whole decision),
+the registered fraud scorer, and retention's customer values. After a restart it folds the last
+month of logged events back into in-memory state, so no history is lost.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import pandas as pd
+
+from tenure.core.clock import Clock
+from tenure.core.decision import CustomerValue
+from tenure.core.rules import compile_ruleset
+from tenure.protection.decision import Decision
+from tenure.protection.engine import Engine, RuleBook
+from tenure.protection.events import Event
+from tenure.protection.rulesets import RuleSetRepository
+from tenure.protection.rulesets import active as active_version
+from tenure.protection.rulesets import shadows as shadow_versions
+from tenure.protection.rulesets.model import ListEntry
+
+__all__ = [
+    "DEFAULT_RULESET",
+    "CachedLists",
+    "EventSource",
+    "ListSource",
+    "ProtectionService",
+    "load_customer_values",
+    "load_rulebook",
+]
+
+DEFAULT_RULESET = "default"
+REBUILD_WINDOW = timedelta(days=31)  # the longest state window (30 d) and a day of slack
+
+
+class ListSource(Protocol):
+    """Where list entries live (the SQL list repository fits)."""
+
+    def entries(self, list_name: str, at: datetime) -> list[ListEntry]: ...
+
+
+class EventSource(Protocol):
+    """The decision log's events, oldest first (the SQL decision log fits)."""
+
+    def events_since(self, since: datetime) -> Iterator[Event]: ...
+
+
+class CachedLists:
+    """Named lists held in memory, reloaded from ``source`` at most every ``ttl`` seconds."""
+
+    def __init__(
+        self, source: ListSource, names: Iterable[str], *, clock: Clock, ttl: float = 5.0
+    ) -> None:
+        self._source = source
+        self._names = tuple(dict.fromkeys(names))
+        self._clock = clock
+        self._ttl = timedelta(seconds=ttl)
+        self._loaded_at: datetime | None = None
+        self._entries: dict[str, dict[str, datetime | None]] = {}
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Reload every list now (after an edit through the API)."""
+        now = self._clock.now()
+        loaded = {
+            name: {e.value: e.expires_at for e in self._source.entries(name, now)}
+            for name in self._names
+        }
+        with self._lock:
+            self._entries = loaded
+            self._loaded_at = now
+
+    def contains(self, list_name: str, value: str, at: datetime) -> bool:
+        """Whether ``value`` is on ``list_name`` at ``at`` (expired entries do not match)."""
+        loaded = self._loaded_at
+        if list_name not in self._names:  # a rule names a list first seen now
+            self._names = (*self._names, list_name)
+            loaded = None
+        if loaded is None or self._clock.now() - loaded >= self._ttl:
+            self.refresh()
+        entries = self._entries.get(list_name)
+        if not entries or value not in entries:
+            return False
+        expires = entries[value]
+        return expires is None or at < expires
+
+
+def load_rulebook(repo: RuleSetRepository, name: str = DEFAULT_RULESET) -> RuleBook:
+    """The active version of rule set ``name`` and its shadows, compiled."""
+    current = active_version(repo, name)
+    shadows = tuple((compile_ruleset(v.document), v.version) for v in shadow_versions(repo, name))
+    if current is None:
+        return RuleBook(shadows=shadows)
+    return RuleBook(compile_ruleset(current.document), current.version, shadows)
+
+
+class ValueWarehouse(Protocol):
+    """The warehouse call customer values need (``DuckDBWarehouse`` has it)."""
+
+    def fetch_frame(self, sql: str, params: tuple[object, ...] = ()) -> pd.DataFrame: ...
+
+    def fetch_all(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]: ...
+
+
+def load_customer_values(warehouse: ValueWarehouse) -> dict[str, CustomerValue]:
+    """12-month value and P(churn) of every customer in retention's latest scoring run."""
+    tables = {str(r[0]).lower() for r in warehouse.fetch_all(
+        "SELECT table_name FROM information_schema.tables"
+    )}  # fmt: skip
+    if "customer_retention" not in tables:
+        return {}
+    frame = warehouse.fetch_frame(
+        "SELECT customer_id, value_12m_minor, p_churn FROM customer_retention "
+        "WHERE as_of = (SELECT max(as_of) FROM customer_retention)"
+    )
+    return {
+        str(c): CustomerValue(int(v) if pd.notna(v) else 0, float(p) if pd.notna(p) else 0.1)
+        for c, v, p in zip(frame["customer_id"], frame["value_12m_minor"], frame["p_churn"],
+                           strict=True)
+    }  # fmt: skip
+
+
+@dataclass(slots=True)
+class ProtectionService:
+    """The engine and the stores it is rebuilt from."""
+
+    engine: Engine
+    rulesets: RuleSetRepository
+    lists: CachedLists
+    events: EventSource
+    clock: Clock
+    ruleset_name: str = DEFAULT_RULESET
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def decide(self, event: Event, *, idempotency_key: str | None = None) -> Decision:
+        """Decide one event (see :meth:`Engine.decide`)."""
+        return self.engine.decide(event, idempotency_key=idempotency_key)
+
+    def reload_rules(self) -> RuleBook:
+        """Recompile the active and shadow rule sets after a lifecycle change."""
+        book = load_rulebook(self.rulesets, self.ruleset_name)
+        with self._lock:
+            self.engine.rules = book
+        return book
+
+    def rebuild_state(self) -> int:
+        """Fold the last month of logged events back into the keyed state; returns how many."""
+        since = self.clock.now() - REBUILD_WINDOW
+        return self.engine.rebuild(self.events.events_since(since))
