@@ -61,13 +61,20 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | 
 
 
 @pytest.fixture
-def log(store: Engine | None) -> Log:
-    return InMemoryDecisionLog() if store is None else SqlDecisionLog(store)
+def log(store: Engine | None) -> Iterator[Log]:
+    if store is None:
+        yield InMemoryDecisionLog()
+        return
+    sql = SqlDecisionLog(store)
+    yield sql
+    sql.close()  # the log keeps its writing connection open between appends
 
 
 @pytest.fixture
-def sql_log(engine: Engine) -> SqlDecisionLog:
-    return SqlDecisionLog(engine)
+def sql_log(engine: Engine) -> Iterator[SqlDecisionLog]:
+    log = SqlDecisionLog(engine)
+    yield log
+    log.close()
 
 
 def make_event(event_id: str = "e1", *, customer_id: str = "c1", minutes: int = 0) -> Event:

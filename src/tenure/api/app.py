@@ -10,7 +10,20 @@ from fastapi import APIRouter, FastAPI
 
 from tenure import __version__
 from tenure.api.errors import RequestContextMiddleware, install_error_handlers
-from tenure.api.routes import api_keys, auth, events, health, retention, users, warehouse
+from tenure.api.routes import (
+    api_keys,
+    auth,
+    corporate,
+    events,
+    health,
+    limits,
+    protection_admin,
+    retention,
+    rulesets,
+    stepup,
+    users,
+    warehouse,
+)
 from tenure.api.schemas import ErrorResponse
 from tenure.api.state import build_state
 from tenure.core.clock import Clock, SystemClock
@@ -49,7 +62,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         try:
             yield
         finally:
-            state.engine.dispose()
+            state.close()
 
     app = FastAPI(
         title="Tenure",
@@ -62,7 +75,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     v1 = APIRouter(responses=_ERRORS)
-    for module in (auth, users, api_keys, warehouse, retention, events):
+    routers = (auth, users, api_keys, warehouse, retention, events)
+    protection_routers = (rulesets, protection_admin, stepup, limits, corporate)
+    for module in (*routers, *protection_routers):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

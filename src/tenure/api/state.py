@@ -1,46 +1,154 @@
-"""What the API holds for its lifetime: settings, clock, the store, and the signing key."""
+"""What the API holds for its lifetime: settings, clock, the store, the keys and the audit sink."""
 
 from __future__ import annotations
 
+import logging
+import secrets
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
 
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from tenure.adapters.sql import SqlUnitOfWorkFactory, create_store_engine
+from tenure.adapters.sql.corporate import SqlCorporateUnitOfWorkFactory
+from tenure.adapters.sql.decision_log import SqlDecisionLog
+from tenure.adapters.sql.limits import SqlLimitUnitOfWorkFactory
+from tenure.adapters.sql.rulesets import (
+    SqlListRepository,
+    SqlRuleSetRepository,
+    SqlSnoozeRepository,
+)
+from tenure.adapters.sql.stepup import SecretCipher, SqlStepUpUnitOfWorkFactory
 from tenure.auth.ports import UnitOfWork
 from tenure.auth.service import signing_secret
 from tenure.bootstrap import build_protection
 from tenure.core.clock import Clock
+from tenure.core.errors import Conflict, StoreUnavailable
+from tenure.protection.corporate import AuditEntry, AuditSink, CorporateUnitOfWork
+from tenure.protection.limits import LimitUnitOfWork
 from tenure.protection.service import ProtectionService
+from tenure.protection.stepup import StepUpUnitOfWork
 from tenure.settings import Settings
 
-__all__ = ["ApiState", "build_state"]
+__all__ = ["STEPUP_SECRET_NAME", "ApiState", "LoggingAuditSink", "build_state"]
+
+STEPUP_SECRET_NAME = "stepup_key"
+_audit_log = logging.getLogger("tenure.audit")
+
+
+class LoggingAuditSink:
+    """Logs each record to ``tenure.audit`` and keeps the latest ``keep`` in memory.
+
+    A stand-in until the hash-chained audit table: it stands behind the ``AuditSink`` Protocol,
+    so the routes do not change when that arrives. Records carry ids and amounts, never PII.
+    """
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.recent: deque[AuditEntry] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject: str,
+        details: Mapping[str, object],
+        at: datetime,
+    ) -> None:
+        entry = AuditEntry(actor, action, subject, MappingProxyType(dict(details)), at)
+        with self._lock:
+            self.recent.append(entry)
+        _audit_log.info("%s %s by %s", action, subject, actor)
+
+
+def _instance_secret(name: str, *, uow: UnitOfWork, clock: Clock) -> SecretStr:
+    """The store's secret ``name``, generated on first use (as ``auth.service.signing_secret``)."""
+    with uow:
+        stored = uow.secrets.get(name)
+        if stored is not None:
+            return SecretStr(stored)
+        try:
+            uow.secrets.add(name, secrets.token_urlsafe(48), at=clock.now())
+            uow.commit()
+        except Conflict:
+            pass  # another worker generated it first; read theirs below
+    with uow:
+        stored = uow.secrets.get(name)
+    if stored is None:
+        raise StoreUnavailable(f"the {name} secret could not be stored")
+    return SecretStr(stored)
 
 
 @dataclass(slots=True)
 class ApiState:
-    """One per app; the signing key is read from the store on first use and then kept."""
+    """One per app; keys are read from the store on first use and then kept."""
 
     settings: Settings
     clock: Clock
     engine: Engine
     uow: Callable[[], UnitOfWork]
+    decision_log: SqlDecisionLog
+    rulesets: SqlRuleSetRepository
+    lists: SqlListRepository
+    snoozes: SqlSnoozeRepository
+    limits_uow: Callable[[], LimitUnitOfWork]
+    corporate_uow: Callable[[], CorporateUnitOfWork]
+    protection_audit: AuditSink
     _secret: SecretStr | None = field(default=None, repr=False)
+    _stepup_secret: SecretStr | None = field(default=None, repr=False)
+    _stepup_uows: Callable[[], StepUpUnitOfWork] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _protection: ProtectionService | None = field(default=None, repr=False)
+    _rebuilt_events: int | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        """Release the engine's connections and the store's pool (at shutdown)."""
+        if self._protection is not None:
+            self._protection.close()
+        self.engine.dispose()
 
     def protection(self) -> ProtectionService:
         """The real-time engine, built (and its state rebuilt from the log) on first use."""
         if self._protection is None:
             with self._lock:
                 if self._protection is None:
-                    self._protection = build_protection(
-                        self.settings, store=self.engine, clock=self.clock
+                    service = build_protection(
+                        self.settings, store=self.engine, clock=self.clock, rebuild=False
                     )
+                    # Rebuilt here rather than in build_protection to keep the count for status.
+                    if self.settings.protection_state == "memory":
+                        self._rebuilt_events = service.rebuild_state()
+                    self._protection = service
         return self._protection
+
+    @property
+    def rebuilt_events(self) -> int | None:
+        """Events folded back into state when the engine was built (None: not built, or Redis)."""
+        return self._rebuilt_events
+
+    def rules_changed(self) -> None:
+        """Recompile the rule sets of a running engine (one not built yet loads them anyway)."""
+        if self._protection is not None:
+            self._protection.reload_rules()
+
+    def lists_changed(self) -> None:
+        """Reload the block lists of a running engine now instead of at the next cache expiry."""
+        if self._protection is not None:
+            self._protection.lists.refresh()
+
+    def record_audit(
+        self, *, actor: str, action: str, subject: str, details: Mapping[str, object]
+    ) -> None:
+        """Record one protection administration step, stamped with the clock's time."""
+        self.protection_audit.record(
+            actor=actor, action=action, subject=subject, details=details, at=self.clock.now()
+        )
 
     def signing_secret(self) -> SecretStr:
         """The JWT signing key (configured, or generated once into the store)."""
@@ -52,8 +160,39 @@ class ApiState:
                     )
         return self._secret
 
+    def stepup_secret(self) -> SecretStr:
+        """The key of SMS code HMACs and TOTP secret sealing (generated once into the store)."""
+        if self._stepup_secret is None:
+            with self._lock:
+                if self._stepup_secret is None:
+                    self._stepup_secret = _instance_secret(
+                        STEPUP_SECRET_NAME, uow=self.uow(), clock=self.clock
+                    )
+        return self._stepup_secret
+
+    def stepup_uow(self) -> StepUpUnitOfWork:
+        """A fresh, unopened step-up unit of work (TOTP secrets sealed under the step-up key)."""
+        if self._stepup_uows is None:
+            cipher = SecretCipher(self.stepup_secret())
+            with self._lock:
+                if self._stepup_uows is None:
+                    self._stepup_uows = SqlStepUpUnitOfWorkFactory(self.engine, cipher)
+        return self._stepup_uows()
+
 
 def build_state(settings: Settings, *, clock: Clock) -> ApiState:
-    """Build the store engine (lazily connecting) and the unit-of-work factory."""
+    """Build the store engine (lazily connecting), the repositories and unit-of-work factories."""
     engine = create_store_engine(settings.operational_url)
-    return ApiState(settings=settings, clock=clock, engine=engine, uow=SqlUnitOfWorkFactory(engine))
+    return ApiState(
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        uow=SqlUnitOfWorkFactory(engine),
+        decision_log=SqlDecisionLog(engine),
+        rulesets=SqlRuleSetRepository(engine),
+        lists=SqlListRepository(engine),
+        snoozes=SqlSnoozeRepository(engine),
+        limits_uow=SqlLimitUnitOfWorkFactory(engine),
+        corporate_uow=SqlCorporateUnitOfWorkFactory(engine),
+        protection_audit=LoggingAuditSink(),
+    )

@@ -2,7 +2,9 @@
 
 One call of :meth:`Engine.decide` per event, in this order:
 
-1. an event already decided (same idempotency key) gets its first answer back, state untouched;
+1. an event already decided (same idempotency key) gets its first answer back, state untouched
+   (recent answers are kept in memory; an older or another worker's duplicate is caught by the
+   log's unique key when appending, and the stored answer is returned instead);
 2. one state read for every entity of the event (customer, account, device, IP, payee);
 3. signals (the named features), then the active rule set and the fraud model;
 4. hard floors: block lists, limits and any other :class:`HardRule` (corporate mandates) set the
@@ -62,6 +64,7 @@ BLOCK_LISTS: Mapping[str, str] = {
 # what the cost model assumes of a customer retention has not scored (typical value and risk)
 UNKNOWN_CUSTOMER = CustomerValue(300_000, 0.1, known=False)
 _PRIOR = 0.004  # fraud rate of scored events in the simulated bank, used before a model exists
+RECENT_ANSWERS = 50_000  # answers kept in memory for fast retries (oldest dropped first)
 
 
 class CustomerValues(Protocol):
@@ -138,11 +141,12 @@ class Engine:
     clock: Clock = field(default_factory=SystemClock)
     new_id: Callable[[], str] = _new_id
     default_customer: CustomerValue = field(default_factory=lambda: UNKNOWN_CUSTOMER)
+    _recent: dict[str, Decision] = field(default_factory=dict, init=False, repr=False)
 
     def decide(self, event: Event, *, idempotency_key: str | None = None) -> Decision:
         """The decision for ``event`` (the stored one if this key was decided before)."""
         key = idempotency_key or f"{event.kind.value}:{event.event_id}"
-        earlier = self.log.find(key)
+        earlier = self._recent.get(key)
         if earlier is not None:
             return _replayed(earlier)
         decision = self._decide(event, key)
@@ -154,7 +158,14 @@ class Engine:
                 raise
             return _replayed(winner)
         self.state.write(observations_for(event))
+        self._remember(decision)
         return decision
+
+    def _remember(self, decision: Decision) -> None:
+        recent = self._recent
+        recent[decision.idempotency_key] = decision
+        if len(recent) > RECENT_ANSWERS:
+            del recent[next(iter(recent))]
 
     def _decide(self, event: Event, key: str) -> Decision:
         now = self.clock.now()

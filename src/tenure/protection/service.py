@@ -146,6 +146,12 @@ class ProtectionService:
         """Decide one event (see :meth:`Engine.decide`)."""
         return self.engine.decide(event, idempotency_key=idempotency_key)
 
+    def close(self) -> None:
+        """Release what the engine holds open (the decision log's connection)."""
+        close = getattr(self.engine.log, "close", None)
+        if callable(close):
+            close()
+
     def reload_rules(self) -> RuleBook:
         """Recompile the active and shadow rule sets after a lifecycle change."""
         book = load_rulebook(self.rulesets, self.ruleset_name)
