@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tenure.cli import churn, demo, ingest, retention, serve, synth, users
+from tenure.cli import churn, demo, ingest, protection, retention, serve, synth, users
 from tenure.data.catalog import canonical_catalog
 from tenure.data.docs import render_data_model
 
@@ -28,6 +28,7 @@ users.register(app)
 demo.register(app)
 churn.register(app)
 retention.register(app)
+protection.register(app)
 
 
 @docs_app.command("data-model")
@@ -43,3 +44,7 @@ def docs_data_model(
     else:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    app()

@@ -22,6 +22,9 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Worker processes; each keeps its own store connections.")
     ] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (turn off for benchmarks).")
+    ] = True,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs), after bringing the store schema up to date."""
     import uvicorn
@@ -37,6 +40,7 @@ def serve(
         host=host or settings.api_host,
         port=port or settings.api_port,
         workers=workers,
+        access_log=access_log,
         proxy_headers=False,
         server_header=False,
     )

@@ -19,7 +19,13 @@ import pandas as pd
 
 from tenure.protection.events import Event, EventKind
 
-__all__ = ["HistoryWarehouse", "LabelledEvent", "history_events", "history_months"]
+__all__ = [
+    "HistoryWarehouse",
+    "LabelledEvent",
+    "count_events",
+    "history_events",
+    "history_months",
+]
 
 
 class HistoryWarehouse(Protocol):
@@ -69,6 +75,34 @@ LEFT JOIN fraud_labels l ON l.entity_type = e.entity_type AND l.entity_id = e.ev
 {customers}
 ORDER BY e.occurred_at, e.event_id
 """
+
+
+_COUNT = """
+SELECT
+  (SELECT count(*) FROM digital_events WHERE event_type = 'login' {where})
+  + (SELECT count(*) FROM transactions
+     WHERE kind IN ('transfer_out', 'card_purchase') AND direction = 'debit' {where})
+  + (SELECT count(*) FROM payees {bare})
+  + (SELECT count(*) FROM profile_changes {bare})
+"""
+
+
+def _sample_filter(customer_sample: float | None) -> str:
+    if customer_sample is None or customer_sample >= 1:
+        return ""
+    share = max(1, round(customer_sample * 10_000))
+    return f"hash(customer_id) % 10000 < {share}"
+
+
+def count_events(warehouse: HistoryWarehouse, *, customer_sample: float | None = None) -> int:
+    """How many events :func:`history_events` will yield (for a progress bar)."""
+    condition = _sample_filter(customer_sample)
+    sql = _COUNT.format(
+        where=f"AND {condition}" if condition else "",
+        bare=f"WHERE {condition}" if condition else "",
+    )
+    ((total,),) = warehouse.fetch_all(sql)
+    return int(total or 0)
 
 
 def history_months(warehouse: HistoryWarehouse) -> list[datetime]:
@@ -136,11 +170,8 @@ def history_events(
         return
     moment = months[0] if start is None else start.astimezone(UTC)
     stop = _next_month(months[-1]) if end is None else end.astimezone(UTC)
-    where = ""
-    if customer_sample is not None and customer_sample < 1:
-        share = max(1, round(customer_sample * 10_000))
-        where = f"WHERE hash(e.customer_id) % 10000 < {share}"
-    sql = _HISTORY.format(customers=where)
+    condition = _sample_filter(customer_sample).replace("customer_id", "e.customer_id")
+    sql = _HISTORY.format(customers=f"WHERE {condition}" if condition else "")
     while moment < stop:
         upper = min(_next_month(moment.replace(day=1, hour=0, minute=0, second=0)), stop)
         frame = warehouse.fetch_frame(sql, (moment, upper))
