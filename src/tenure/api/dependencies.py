@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from tenure.api.state import ApiState
@@ -61,17 +62,30 @@ def get_uow(state: State) -> UnitOfWork:
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 
-def get_principal(
+async def get_principal(
     state: State,
     bearer: Annotated[str | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
-    """Who is calling: a bearer token for people, ``X-API-Key`` for machines."""
+    """Who is calling: a bearer token for people, ``X-API-Key`` for machines.
+
+    A machine key checked recently is answered from memory (see ``KEY_CACHE_SECONDS``); store
+    lookups run in the thread pool so that they never block the event loop.
+    """
     if api_key:
-        return authenticate_api_key(uow=state.uow(), key=api_key, clock=state.clock)
+        cached = state.cached_principal(api_key)
+        if cached is not None:
+            return cached
+        principal = await run_in_threadpool(
+            authenticate_api_key, uow=state.uow(), key=api_key, clock=state.clock
+        )
+        state.remember_principal(api_key, principal)
+        return principal
     if bearer:
-        secret = state.signing_secret()
-        return authenticate_token(uow=state.uow(), token=bearer, secret=secret, clock=state.clock)
+        secret = await run_in_threadpool(state.signing_secret)
+        return await run_in_threadpool(
+            authenticate_token, uow=state.uow(), token=bearer, secret=secret, clock=state.clock
+        )
     raise AuthenticationFailed("authentication is required")
 
 

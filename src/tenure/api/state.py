@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from tenure.adapters.sql.rulesets import (
     SqlSnoozeRepository,
 )
 from tenure.adapters.sql.stepup import SecretCipher, SqlStepUpUnitOfWorkFactory
+from tenure.auth.model import Principal
 from tenure.auth.ports import UnitOfWork
 from tenure.auth.service import signing_secret
 from tenure.bootstrap import build_protection
@@ -35,9 +38,20 @@ from tenure.protection.service import ProtectionService
 from tenure.protection.stepup import StepUpUnitOfWork
 from tenure.settings import Settings
 
-__all__ = ["STEPUP_SECRET_NAME", "ApiState", "LoggingAuditSink", "build_state"]
+__all__ = ["KEY_CACHE_SECONDS", "STEPUP_SECRET_NAME", "ApiState", "LoggingAuditSink", "build_state"]
 
 STEPUP_SECRET_NAME = "stepup_key"
+# A checked machine key is trusted this long without a store lookup: channels call once per
+# event, and a lookup would cost as much as the decision. A revocation applies at once in the
+# worker that revokes and within this time in the others.
+KEY_CACHE_SECONDS = 30.0
+_KEY_CACHE_SIZE = 10_000
+
+
+def _digest(credential: str) -> str:
+    return hashlib.sha256(credential.encode()).hexdigest()
+
+
 _audit_log = logging.getLogger("tenure.audit")
 
 
@@ -106,6 +120,24 @@ class ApiState:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _protection: ProtectionService | None = field(default=None, repr=False)
     _rebuilt_events: int | None = field(default=None, repr=False)
+    _principals: dict[str, tuple[Principal, float]] = field(default_factory=dict, repr=False)
+
+    def cached_principal(self, credential: str) -> Principal | None:
+        """The principal a machine key was checked to be in the last ``KEY_CACHE_SECONDS``."""
+        found = self._principals.get(_digest(credential))
+        if found is None or found[1] < time.monotonic():
+            return None
+        return found[0]
+
+    def remember_principal(self, credential: str, principal: Principal) -> None:
+        """Keep a checked machine key for ``KEY_CACHE_SECONDS`` (bounded; oldest dropped)."""
+        if len(self._principals) >= _KEY_CACHE_SIZE:
+            self._principals.pop(next(iter(self._principals)))
+        self._principals[_digest(credential)] = (principal, time.monotonic() + KEY_CACHE_SECONDS)
+
+    def forget_principals(self) -> None:
+        """Drop every cached key (after a revocation)."""
+        self._principals.clear()
 
     def close(self) -> None:
         """Release the engine's connections and the store's pool (at shutdown)."""

@@ -35,5 +35,7 @@ def post_api_key(
 def delete_api_key(
     key_id: str, principal: ApiKeysManager, uow: UnitOfWorkDep, state: State
 ) -> ApiKeyOut:
-    """Revoke a key; it stops working at once."""
-    return ApiKeyOut.of(revoke_api_key(uow=uow, key_id=key_id, clock=state.clock))
+    """Revoke a key; it stops working at once here, and within 30 s in other workers."""
+    revoked = revoke_api_key(uow=uow, key_id=key_id, clock=state.clock)
+    state.forget_principals()
+    return ApiKeyOut.of(revoked)
