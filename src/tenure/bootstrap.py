@@ -82,7 +82,7 @@ def build_protection(
 ) -> ProtectionService:
     """The engine wired to the store, the model registry, retention values and keyed state.
 
-    With in-memory state, the last month of logged events is folded back in (``rebuild``).
+    With in-memory state, the last 90 days of logged events are folded back in (``rebuild``).
     """
     rulesets = SqlRuleSetRepository(store)
     log = SqlDecisionLog(store)

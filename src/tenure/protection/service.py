@@ -5,7 +5,7 @@ engine and knows where its parts come from: the active and shadow versions of on
 (``default`` unless configured), the block lists (cached in memory and refreshed every few
 seconds, because a list lookup in the store per event would cost more than the whole decision),
 the registered fraud scorer, and retention's customer values. After a restart it folds the last
-month of logged events back into in-memory state, so no history is lost.
+90 days of logged events back into in-memory state, so no history is lost.
 """
 
 from __future__ import annotations
@@ -40,7 +40,10 @@ __all__ = [
 ]
 
 DEFAULT_RULESET = "default"
-REBUILD_WINDOW = timedelta(days=31)  # the longest state window (30 d) and a day of slack
+# How much of the log a restart folds back into in-memory state: every window (30 d) and the
+# idle expiry (45 d) twice over; first-seen devices and payees older than this read as new after
+# a restart (Redis state keeps them).
+REBUILD_WINDOW = timedelta(days=90)
 
 
 class ListSource(Protocol):
@@ -160,6 +163,6 @@ class ProtectionService:
         return book
 
     def rebuild_state(self) -> int:
-        """Fold the last month of logged events back into the keyed state; returns how many."""
+        """Fold the last 90 days of logged events back into the keyed state; returns how many."""
         since = self.clock.now() - REBUILD_WINDOW
         return self.engine.rebuild(self.events.events_since(since))
