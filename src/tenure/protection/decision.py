@@ -77,16 +77,7 @@ class Decision:
             "model_risk": None if self.model_risk is None else round(self.model_risk, 6),
             "rule_score": round(self.rule_score, 6),
             "reasons": [{"source": r.source, "code": r.code, "text": r.text} for r in self.reasons],
-            "costs": [
-                {
-                    "action": c.action.value,
-                    "total_minor": round(c.total_minor, 2),
-                    "fraud_minor": round(c.fraud_minor, 2),
-                    "friction_minor": round(c.friction_minor, 2),
-                    "handling_minor": round(c.handling_minor, 2),
-                }
-                for c in self.costs
-            ],
+            "costs": [_cost_json(c) for c in self.costs],
             "decided_at": self.decided_at.astimezone(UTC).isoformat(),
             "policy": self.policy,
             "ruleset": self.ruleset,
@@ -102,6 +93,19 @@ class Decision:
                 for s in self.shadow
             ],
         }
+
+
+def _cost_json(cost: ActionCost) -> dict[str, object]:
+    # the total is the sum of the rounded parts, so a decision rebuilt from this JSON (whose
+    # parts are these rounded ones) writes exactly the same JSON again
+    parts = [round(v, 2) for v in (cost.fraud_minor, cost.friction_minor, cost.handling_minor)]
+    return {
+        "action": cost.action.value,
+        "total_minor": round(sum(parts), 2),
+        "fraud_minor": parts[0],
+        "friction_minor": parts[1],
+        "handling_minor": parts[2],
+    }
 
 
 def decision_from_json(data: dict[str, Any], event: Event) -> Decision:

@@ -78,12 +78,13 @@ ORDER BY e.occurred_at, e.event_id
 
 
 _COUNT = """
+WITH first AS (SELECT date_trunc('month', min(occurred_at)) AS start FROM transactions)
 SELECT
   (SELECT count(*) FROM digital_events WHERE event_type = 'login' {where})
   + (SELECT count(*) FROM transactions
      WHERE kind IN ('transfer_out', 'card_purchase') AND direction = 'debit' {where})
-  + (SELECT count(*) FROM payees {bare})
-  + (SELECT count(*) FROM profile_changes {bare})
+  + (SELECT count(*) FROM payees WHERE added_at >= (SELECT start FROM first) {where})
+  + (SELECT count(*) FROM profile_changes WHERE changed_at >= (SELECT start FROM first) {where})
 """
 
 
@@ -95,12 +96,12 @@ def _sample_filter(customer_sample: float | None) -> str:
 
 
 def count_events(warehouse: HistoryWarehouse, *, customer_sample: float | None = None) -> int:
-    """How many events :func:`history_events` will yield (for a progress bar)."""
+    """How many events :func:`history_events` will yield (for a progress bar).
+
+    Like the history, it starts at the first month holding a transaction.
+    """
     condition = _sample_filter(customer_sample)
-    sql = _COUNT.format(
-        where=f"AND {condition}" if condition else "",
-        bare=f"WHERE {condition}" if condition else "",
-    )
+    sql = _COUNT.format(where=f"AND {condition}" if condition else "")
     ((total,),) = warehouse.fetch_all(sql)
     return int(total or 0)
 

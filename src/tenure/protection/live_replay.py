@@ -45,7 +45,7 @@ def run_live(
     """Decisions on every event from ``cut`` on (earlier events only warm the state)."""
     values = {str(c): CustomerValue(int(v), DEFAULT_P_CHURN) for c, v in values_minor.items()}
     clock = EventClock()
-    state = MemoryKeyedState(idle_seconds=None)
+    state = MemoryKeyedState()  # the engine's own expiry, so training sees what serving sees
     engine = Engine(
         state=state,
         log=InMemoryDecisionLog(keep=False),

@@ -64,7 +64,7 @@ def replay_events(
 
     ``extra_fields`` are window aggregates a rule set reads beyond the model's features.
     """
-    state = MemoryKeyedState(idle_seconds=None)
+    state = MemoryKeyedState()  # the engine's own expiry, so training sees what serving sees
     needs = window_needs(extra_fields)
     events = history_events(warehouse, customer_sample=customer_sample)
     for seen, labelled in enumerate(events, start=1):

@@ -19,11 +19,13 @@ from datetime import timedelta
 
 import numpy as np
 
+from tenure.core.rules import WINDOW_FEATURES
 from tenure.protection.events import Event, EventKind
 from tenure.protection.state.geo import km_between
 from tenure.protection.state.model import EntityView, Observation, Query, Window
 
 __all__ = [
+    "KNOWN_FIELDS",
     "MODEL_FEATURES",
     "STREAMS",
     "Signals",
@@ -99,6 +101,14 @@ MODEL_FEATURES: tuple[str, ...] = (
 )
 
 Signals = dict[str, float | str | bool | None]
+
+# Every name a rule may read: the model's features, the event's own text fields, the model's
+# outputs and any window aggregate (computed on demand, see ``window_needs``).
+KNOWN_FIELDS: frozenset[str] = frozenset(
+    {*MODEL_FEATURES, *WINDOW_FEATURES, "model.risk", "model.anomaly", "event.kind",
+     "event.channel", "event.customer_id", "event.device_id", "event.ip", "event.payee_id",
+     "event.merchant_category", "event.counterparty_bank", "event.changed_field"}
+)  # fmt: skip
 
 
 def stream_of(event: Event) -> str:

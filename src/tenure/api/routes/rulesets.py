@@ -17,6 +17,7 @@ from tenure.auth.model import Principal
 from tenure.auth.permissions import Permission
 from tenure.core.errors import NotFound
 from tenure.protection.rulesets import activate, approve, create_draft, history, set_shadow
+from tenure.protection.signals import KNOWN_FIELDS
 
 __all__ = ["RulesManager", "router"]
 
@@ -47,6 +48,7 @@ def post_draft(
         document=body.document(),
         author=principal.subject,
         clock=state.clock,
+        known_fields=KNOWN_FIELDS,
     )
     out = RuleSetVersionOut.of(draft)
     _audit(state, principal, "drafted", out)
