@@ -127,3 +127,28 @@ def test_a_caller_without_the_permission_is_refused(
 ) -> None:
     response = client.post("/v1/events/transfer", json=transfer(), headers=analyst_headers)
     assert response.status_code == 403
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(
+    client: Any, channel: dict[str, str], error_of: Callable[[object, str], dict[str, object]]
+) -> None:
+    body = transfer(merchant_note="x" * 70_000)
+    response = client.post("/v1/events/transfer", json=body, headers=channel)
+    assert response.status_code == 413
+    error_of(response.json(), "payload_too_large")
+
+
+def test_an_oversized_chunked_body_is_refused(
+    client: Any, channel: dict[str, str], error_of: Callable[[object, str], dict[str, object]]
+) -> None:
+    def chunks() -> Any:
+        for _ in range(100):
+            yield b"x" * 1024
+
+    response = client.post(
+        "/v1/events/transfer",
+        content=chunks(),
+        headers={**channel, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    error_of(response.json(), "payload_too_large")

@@ -172,6 +172,28 @@ def _incoming_request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+MAX_BODY_BYTES = 64 * 1024  # an event is under 2 KiB; nothing Tenure accepts needs more
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _too_large(request_id: str) -> Response:
+    return error_response(
+        request_id=request_id,
+        status=413,
+        code="payload_too_large",
+        message=f"the request body is over {MAX_BODY_BYTES // 1024} KiB",
+    )
+
+
 class RequestContextMiddleware:
     """Gives each request an id (kept from ``X-Request-ID`` when sane) and turns a crash into a 500.
 
@@ -189,9 +211,12 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope)
         scope["state"] = {**scope.get("state", {}), "request_id": request_id}
         started = False
+        refused = False  # set once a too-large body has been answered with 413
 
         async def send_with_id(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 has been sent
             if message["type"] == "http.response.start":
                 started = True
                 headers = [h for h in message.get("headers", []) if h[0] != b"x-request-id"]
@@ -199,9 +224,28 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        declared = _content_length(scope)
+        if declared is not None and declared > MAX_BODY_BYTES:
+            await _too_large(request_id)(scope, receive, send)
+            return
+        seen = 0
+
+        async def receive_bounded() -> Message:
+            # past the limit, answer 413 now and tell the app the client has gone
+            nonlocal seen, refused
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY_BYTES and not started and not refused:
+                refused = True
+                await _too_large(request_id)(scope, receive, send)
+                return {"type": "http.disconnect"}
+            return message
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_bounded, send_with_id)
         except Exception:
+            if refused:
+                return
             logger.exception("unhandled error in request %s", request_id)
             if started:
                 raise
