@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from protection_store import BACKENDS, open_store
 from sqlalchemy.engine import Engine
 
-from tenure.adapters.sql import Base, alembic_config, create_store_engine, upgrade_to_head
+from tenure.adapters.sql import Base, alembic_config
 from tenure.adapters.sql.decision_log import SqlDecisionLog
-from tenure.adapters.sql.protection_tables import PROTECTION_TABLES
 from tenure.core.decision import ActionCost
 from tenure.core.errors import Conflict
 from tenure.core.outcome import Outcome
@@ -27,37 +27,18 @@ from tenure.protection.memory import InMemoryDecisionLog, MappingCustomerValues
 from tenure.protection.state.memory import MemoryKeyedState
 
 AT = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
-BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 Log = InMemoryDecisionLog | SqlDecisionLog
 
 
-def _open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
-    """None in memory, else a migrated store emptied afterwards (PostgreSQL lives all session)."""
-    if request.param == "memory":
-        yield None
-        return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'protection.sqlite3'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    upgrade_to_head(url)
-    engine = create_store_engine(url)
-    yield engine
-    with engine.begin() as connection:
-        for table in PROTECTION_TABLES:
-            connection.execute(table.delete())
-    engine.dispose()
-
-
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
-    yield from _open_store(request, tmp_path)
+    yield from open_store(request, tmp_path)
 
 
 @pytest.fixture(params=BACKENDS[1:])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
-    yield from _open_store(request, tmp_path)
+    yield from open_store(request, tmp_path)
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from protection_store import BACKENDS, open_store
 from sqlalchemy.engine import Engine
 
-from tenure.adapters.sql import create_store_engine, upgrade_to_head
-from tenure.adapters.sql.protection_tables import PROTECTION_TABLES
 from tenure.adapters.sql.rulesets import (
     SqlListRepository,
     SqlRuleSetRepository,
@@ -35,39 +34,20 @@ from tenure.protection.rulesets import (
 )
 
 AT = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
-BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 RuleSets = InMemoryRuleSetRepository | SqlRuleSetRepository
 Lists = InMemoryListRepository | SqlListRepository
 Snoozes = InMemorySnoozeRepository | SqlSnoozeRepository
 
 
-def _open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
-    """None in memory, else a migrated store emptied afterwards (PostgreSQL lives all session)."""
-    if request.param == "memory":
-        yield None
-        return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'protection.sqlite3'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    upgrade_to_head(url)
-    engine = create_store_engine(url)
-    yield engine
-    with engine.begin() as connection:
-        for table in PROTECTION_TABLES:
-            connection.execute(table.delete())
-    engine.dispose()
-
-
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
-    yield from _open_store(request, tmp_path)
+    yield from open_store(request, tmp_path)
 
 
 @pytest.fixture(params=BACKENDS[1:])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
-    yield from _open_store(request, tmp_path)
+    yield from open_store(request, tmp_path)
 
 
 @pytest.fixture
