@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from tenure.adapters.sql import SqlUnitOfWorkFactory, create_store_engine
+from tenure.adapters.sql.audit import audit_trail_for
 from tenure.adapters.sql.corporate import SqlCorporateUnitOfWorkFactory
 from tenure.adapters.sql.decision_log import SqlDecisionLog
 from tenure.adapters.sql.limits import SqlLimitUnitOfWorkFactory
@@ -56,14 +57,16 @@ _audit_log = logging.getLogger("tenure.audit")
 
 
 class LoggingAuditSink:
-    """Logs each record to ``tenure.audit`` and keeps the latest ``keep`` in memory.
+    """Hands each record to ``durable`` (when given), then logs it and keeps the latest ``keep``.
 
-    A stand-in until the hash-chained audit table: it stands behind the ``AuditSink`` Protocol,
-    so the routes do not change when that arrives. Records carry ids and amounts, never PII.
+    The API gives it the hash-chained trail in the store: that is the record; the log line and
+    the in-memory copies are for operators and tests. A record ``durable`` refuses raises before
+    it is logged or kept, so nothing is shown as audited that the trail does not hold.
     """
 
-    def __init__(self, keep: int = 10_000) -> None:
+    def __init__(self, keep: int = 10_000, *, durable: AuditSink | None = None) -> None:
         self.recent: deque[AuditEntry] = deque(maxlen=keep)
+        self._durable = durable
         self._lock = threading.Lock()
 
     def record(
@@ -75,6 +78,10 @@ class LoggingAuditSink:
         details: Mapping[str, object],
         at: datetime,
     ) -> None:
+        if self._durable is not None:
+            self._durable.record(
+                actor=actor, action=action, subject=subject, details=details, at=at
+            )
         entry = AuditEntry(actor, action, subject, MappingProxyType(dict(details)), at)
         with self._lock:
             self.recent.append(entry)
@@ -226,5 +233,5 @@ def build_state(settings: Settings, *, clock: Clock) -> ApiState:
         snoozes=SqlSnoozeRepository(engine),
         limits_uow=SqlLimitUnitOfWorkFactory(engine),
         corporate_uow=SqlCorporateUnitOfWorkFactory(engine),
-        protection_audit=LoggingAuditSink(),
+        protection_audit=LoggingAuditSink(durable=audit_trail_for(engine)),
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tenure.cli import churn, demo, ingest, protection, retention, serve, synth, users
+from tenure.cli import audit, churn, demo, ingest, protection, retention, serve, synth, users
 from tenure.data.catalog import canonical_catalog
 from tenure.data.docs import render_data_model
 
@@ -29,6 +29,7 @@ demo.register(app)
 churn.register(app)
 retention.register(app)
 protection.register(app)
+audit.register(app)
 
 
 @docs_app.command("data-model")

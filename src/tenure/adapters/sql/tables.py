@@ -98,6 +98,7 @@ class InstanceSecretRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-# The protection tables share this MetaData: importing them here lets Alembic and the schema
-# check see every table, whichever module a caller imported first.
+# The protection and audit tables share this MetaData: importing them here lets Alembic and the
+# schema check see every table, whichever module a caller imported first.
+from tenure.adapters.sql import audit as audit  # noqa: E402
 from tenure.adapters.sql import protection_tables as protection_tables  # noqa: E402

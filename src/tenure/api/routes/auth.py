@@ -20,6 +20,7 @@ from tenure.api.schemas import ErrorResponse, PrincipalOut, TokenRequest, TokenR
 from tenure.auth import tokens
 from tenure.auth.permissions import permissions_for
 from tenure.auth.service import authenticate, principal_for
+from tenure.core.errors import AuthenticationFailed
 
 __all__ = ["router"]
 
@@ -77,11 +78,21 @@ def issue_token(
     uow: UnitOfWorkDep,
 ) -> TokenResponse:
     """Exchange a username and password for a bearer token."""
-    user = authenticate(
-        uow=uow,
-        username=credentials.username,
-        password=credentials.password.get_secret_value(),
-        clock=state.clock,
+    try:
+        user = authenticate(
+            uow=uow,
+            username=credentials.username,
+            password=credentials.password.get_secret_value(),
+            clock=state.clock,
+        )
+    except AuthenticationFailed:
+        attempted = {"username": credentials.username.strip().lower()}
+        state.record_audit(
+            actor="anonymous", action="auth.login_failed", subject="auth:token", details=attempted
+        )
+        raise
+    state.record_audit(
+        actor=user.username, action="auth.login_succeeded", subject=f"user:{user.id}", details={}
     )
     ttl = timedelta(minutes=state.settings.jwt_ttl_minutes)
     token = tokens.issue_token(
