@@ -67,6 +67,17 @@ def test_a_transfer_gets_a_well_formed_decision(client: Any, channel: dict[str, 
     assert "unknown_customer" in body["flags"]  # no retention values: decided on defaults
 
 
+def test_a_one_off_transfer_without_a_saved_payee_is_decided(
+    client: Any, channel: dict[str, str], settings: Settings
+) -> None:
+    body = transfer("one-off")
+    del body["payee_id"]
+    response = client.post("/v1/events/transfer", json=body, headers=channel)
+    assert response.status_code == 200, response.text
+    assert response.json()["event_kind"] == "transfer"
+    assert [row[0] for row in logged(settings)] == ["transfer:one-off"]
+
+
 def test_a_retry_returns_the_same_decision_and_is_logged_once(
     client: Any, channel: dict[str, str], settings: Settings
 ) -> None:

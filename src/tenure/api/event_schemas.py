@@ -74,7 +74,13 @@ class TransferIn(EventIn):
     account_id: str = Identifier
     amount_minor: int = Field(gt=0, le=MAX_AMOUNT_MINOR)
     currency: Currency = "CNY"
-    payee_id: str = Identifier
+    # a one-off transfer to a beneficiary the customer never saved has no payee id
+    payee_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The saved payee paid; leave out for a one-off beneficiary.",
+    )
     counterparty_bank: str | None = Field(default=None, min_length=1, max_length=64)
     operator_id: str | None = Field(default=None, min_length=1, max_length=64)
 

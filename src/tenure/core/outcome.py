@@ -31,7 +31,8 @@ class Outcome(StrEnum):
     @property
     def rank(self) -> int:
         """Position in the friction order (0 = allow)."""
-        return _ORDER.index(self)
+        # a plain dict on the value: the engine compares outcomes on every decision
+        return _RANKS[self._value_]
 
     # str's own comparisons would order outcomes alphabetically, so all four are replaced.
     def __lt__(self, other: object) -> bool:
@@ -46,11 +47,12 @@ class Outcome(StrEnum):
     def __ge__(self, other: object) -> bool:
         return self.rank >= _rank(other)
 
-    def __hash__(self) -> int:
-        return hash(self.value)
+    # the hash of the value, as a plain str has it (equal outcomes and strings hash alike)
+    __hash__ = str.__hash__
 
 
 _ORDER: tuple[Outcome, ...] = tuple(Outcome)
+_RANKS: dict[str, int] = {outcome.value: rank for rank, outcome in enumerate(_ORDER)}
 
 
 def _rank(other: object) -> int:

@@ -1,18 +1,27 @@
-"""The engine's decision log in the operational store: one Core insert and one commit per decision.
+"""The engine's decision log in the operational store: one insert and one commit per decision.
 
-The log is on the hot path, so it skips the ORM and the pool: ``append`` runs a prepared
-``INSERT`` (two for a hold or decline, which also opens an alert) on one connection the log keeps
-open (no checkout or pre-ping per decision; reopened after a failure) and commits before it
-returns; ``find`` is one select on the unique index of ``idempotency_key``. The stored payload is
-the exact text of ``Decision.to_json()``, so a retried request gets byte-for-byte the first answer.
+The log is on the hot path, so its writes skip the ORM, the pool and statement compilation:
+``append`` runs an ``INSERT`` compiled once for the store's dialect (two for a hold or decline,
+which also opens an alert) straight on one driver connection the log keeps open (reopened after a
+failure) and commits before it returns; ``find`` is one select on the unique index of
+``idempotency_key``. The stored payload is the exact text of ``Decision.to_json()``, so a retried
+request gets byte-for-byte the first answer.
+
+On SQLite (WAL, ``synchronous=NORMAL``) a commit only appends to the write-ahead log; the
+checkpoint that copies it into the database file, and syncs it, is what costs milliseconds. The
+writer therefore turns automatic checkpoints off and a background thread checkpoints every
+``checkpoint_seconds`` instead, so no decision waits behind one. A crash loses nothing: the
+write-ahead log is the durable record until it is checkpointed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +32,7 @@ from sqlalchemy.engine import Engine
 
 from tenure.adapters.sql.engine import translate_errors
 from tenure.adapters.sql.protection_tables import ALERTS, DECISIONS
+from tenure.core.errors import Conflict, StoreUnavailable
 from tenure.core.outcome import Outcome
 from tenure.protection.decision import Decision, decision_from_json, event_from_json, event_to_json
 from tenure.protection.events import Event
@@ -32,6 +42,7 @@ __all__ = ["ALERTING_OUTCOMES", "Alert", "SqlDecisionLog"]
 # Outcomes that stop the customer until someone looks: each opens an alert.
 ALERTING_OUTCOMES = frozenset({Outcome.HOLD, Outcome.DECLINE})
 _STREAM_BATCH = 1_000
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +58,75 @@ class Alert:
     risk: float
 
 
-def _close_all(connections: list[sa.Connection]) -> None:
-    for connection in connections:
-        connection.close()
-    connections.clear()
+class _Insert:
+    """An ``INSERT`` of every column of a table, compiled once, run on a driver cursor."""
+
+    def __init__(self, table: sa.Table, dialect: sa.Dialect) -> None:
+        compiled = sa.insert(table).compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.positional = bool(compiled.positional)
+        names: Sequence[str] = compiled.positiontup or [c.name for c in table.columns]
+        self.names = tuple(names)
+        self.processors = {
+            column.name: processor
+            for column in table.columns
+            if (processor := column.type.dialect_impl(dialect).bind_processor(dialect))
+        }
+
+    def parameters(self, row: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        """The row in the driver's parameter style, values converted as SQLAlchemy would."""
+        for name, processor in self.processors.items():
+            row[name] = processor(row[name])
+        if self.positional:
+            return tuple(row[name] for name in self.names)
+        return row
+
+
+class _Writer:
+    """One open driver connection that appends; on SQLite, checkpoints in the background."""
+
+    def __init__(self, engine: Engine, checkpoint_seconds: float) -> None:
+        self.connection = engine.raw_connection()
+        self.cursor = self.connection.cursor()
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if engine.dialect.name == "sqlite" and checkpoint_seconds > 0:
+            self.cursor.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint, args=(engine, checkpoint_seconds),
+                name="decision-log-checkpoint", daemon=True,
+            )  # fmt: skip
+            self._checkpointer.start()
+
+    def _checkpoint(self, engine: Engine, every: float) -> None:
+        connection = engine.raw_connection()
+        try:
+            while not self._stop.wait(every):
+                try:
+                    cursor = connection.cursor()
+                    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    cursor.fetchall()
+                    cursor.close()
+                except engine.dialect.loaded_dbapi.Error:
+                    # the next round tries again; meanwhile the write-ahead log just grows
+                    _log.warning("decision log checkpoint failed; retrying", exc_info=True)
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=5)
+        try:
+            self.cursor.close()
+        finally:
+            self.connection.close()
+
+
+def _close_all(writers: list[_Writer]) -> None:
+    for writer in writers:
+        writer.close()
+    writers.clear()
 
 
 def _new_id() -> str:
@@ -98,48 +174,72 @@ def _alert(row: sa.Row[Any]) -> Alert:
 class SqlDecisionLog:
     """Decisions in ``protection_decisions``, alerts in ``protection_alerts``; thread-safe."""
 
-    def __init__(self, engine: Engine, *, new_id: Callable[[], str] = _new_id) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        new_id: Callable[[], str] = _new_id,
+        checkpoint_seconds: float = 1.0,
+    ) -> None:
         self._engine = engine
         self._new_id = new_id
-        self._writers: list[sa.Connection] = []  # the one open writer, if any
+        self._checkpoint_seconds = checkpoint_seconds
+        self._writers: list[_Writer] = []  # the one open writer, if any
         self._lock = threading.Lock()
         # close the writer when the log is dropped, so no connection is left dangling
         weakref.finalize(self, _close_all, self._writers)
-        self._insert_decision = sa.insert(DECISIONS)
-        self._insert_alert = sa.insert(ALERTS)
+        self._insert_decision = _Insert(DECISIONS, engine.dialect)
+        self._insert_alert = _Insert(ALERTS, engine.dialect)
+        dbapi = engine.dialect.loaded_dbapi
+        self._integrity_error: type[Exception] = dbapi.IntegrityError
+        self._driver_error: type[Exception] = dbapi.Error
         self._find = sa.select(DECISIONS.c.payload, DECISIONS.c.event).where(
             DECISIONS.c.idempotency_key == sa.bindparam("key")
         )
 
     def append(self, decision: Decision) -> None:
         """Store ``decision`` durably; ``Conflict`` if its idempotency key is stored already."""
-        row = _decision_row(decision)
-        alert = self._alert_row(decision) if decision.outcome in ALERTING_OUTCOMES else None
-        with (
-            self._lock,
-            translate_errors(
-                conflict="this idempotency key was decided already", field="idempotency_key"
-            ),
-        ):
-            if not self._writers:
-                self._writers.append(self._engine.connect())
-            connection = self._writers[0]
+        row = self._insert_decision.parameters(_decision_row(decision))
+        alert = (
+            self._insert_alert.parameters(self._alert_row(decision))
+            if decision.outcome in ALERTING_OUTCOMES
+            else None
+        )
+        with self._lock:
+            writer = self._writer()
             try:
-                connection.execute(self._insert_decision, row)
+                writer.cursor.execute(self._insert_decision.sql, row)
                 if alert is not None:
-                    connection.execute(self._insert_alert, alert)
-                connection.commit()
+                    writer.cursor.execute(self._insert_alert.sql, alert)
+                writer.connection.commit()
+            except self._integrity_error as error:
+                self._reset(writer, keep=True)
+                raise Conflict(
+                    "this idempotency key was decided already", field="idempotency_key"
+                ) from error
+            except self._driver_error as error:
+                self._reset(writer, keep=False)
+                raise StoreUnavailable("the operational store rejected the decision") from error
             except BaseException:
-                self._reset(connection)
+                self._reset(writer, keep=False)
                 raise
 
-    def _reset(self, connection: sa.Connection) -> None:
+    def _writer(self) -> _Writer:
+        if not self._writers:
+            with translate_errors():
+                self._writers.append(_Writer(self._engine, self._checkpoint_seconds))
+        return self._writers[0]
+
+    def _reset(self, writer: _Writer, *, keep: bool) -> None:
         """Roll back; after anything but a duplicate key, drop the connection to reopen it."""
         try:
-            connection.rollback()
-        except sa.exc.SQLAlchemyError:
-            connection.invalidate()
+            writer.connection.rollback()
+        except self._driver_error:
+            keep = False
+        if not keep:
             self._writers.clear()
+            with contextlib.suppress(self._driver_error):
+                writer.close()
 
     def close(self) -> None:
         """Close the writing connection (the log reopens one if used again)."""
