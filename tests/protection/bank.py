@@ -97,6 +97,9 @@ class FixedScorer:
         reason = Contribution("event.amount_minor", 0.5, "a large amount")
         return ModelScore(self.probability, 1.5, (reason,))
 
+    def at_stake(self, kind: str, amount_minor: int) -> int:
+        return amount_minor
+
 
 @dataclass(frozen=True)
 class SetLists:

@@ -60,6 +60,9 @@ class RecordingScorer:
         self.extras.append(tuple(signals.get(name) for name in RULE_FIELDS))
         return ModelScore(0.001, 0.0, ())
 
+    def at_stake(self, kind: str, amount_minor: int) -> int:
+        return amount_minor
+
 
 @dataclass(frozen=True)
 class Served:

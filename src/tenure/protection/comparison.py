@@ -173,8 +173,13 @@ def expected_cost_result(
     values_minor: np.ndarray,
     ledger: Ledger,
     params: CostParameters | None = None,
+    weighed: pd.DataFrame | None = None,
 ) -> PolicyResult:
-    """The expected-cost policy's bill on the same events."""
+    """The expected-cost policy's bill on the same events.
+
+    ``weighed`` is the events as the policy sees them (amounts at stake, see
+    ``EventScorer.at_stake``), when they differ from what the ledger charges.
+    """
     policy = ExpectedCostPolicy(params=params or ledger.params)
-    actions = decide_all(policy, events, p, customers)
+    actions = decide_all(policy, events if weighed is None else weighed, p, customers)
     return charge(policy.name, codes_of(actions), events, values_minor, ledger)

@@ -187,10 +187,15 @@ class Engine:
         floor, floor_reasons = self._floor(event, signals, evaluation, now)
         p_model = model.probability if model is not None else _PRIOR
         risk = 1.0 - (1.0 - p_model) * (1.0 - evaluation.score)
+        at_stake = (
+            self.scorer.at_stake(event.kind.value, event.amount_minor)
+            if self.scorer is not None
+            else event.amount_minor
+        )
         choice = self.policy.choose(
             kind=event.kind,
             p=risk,
-            amount_minor=event.amount_minor,
+            amount_minor=at_stake,
             customer=customer,
             at_least=floor,
         )

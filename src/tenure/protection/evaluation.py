@@ -162,7 +162,17 @@ def compare_policies(
     customers = [CustomerValue(int(v), float(r)) for v, r in zip(values, risks, strict=True)]
     ledger = Ledger(params or CostParameters.default(), churn_per_incident)
     threshold_policy, threshold = best_threshold(judged.events, p, values, ledger)
-    expected = expected_cost_result(judged.events, p, customers, values, ledger)
+    # the policy weighs what the scorer says is at stake, as the engine does; the ledger charges
+    # the whole amount of every fraud let through
+    weighed = judged.events.assign(
+        amount_minor=[
+            model.at_stake(str(kind), int(amount))
+            for kind, amount in zip(
+                judged.events["kind"], judged.events["amount_minor"], strict=True
+            )
+        ]
+    )
+    expected = expected_cost_result(judged.events, p, customers, values, ledger, weighed=weighed)
     return Comparison(
         cut=cut,
         detection=detection_metrics(judged.labels, p),

@@ -133,10 +133,22 @@ class EventScorer:
     anomaly: AnomalyScorer
     model: FraudModel
     version: str = "unregistered"
+    # per event kind: the largest amount one labelled fraud took in the training history
+    loss_cap_minor: Mapping[str, int] = field(default_factory=dict)
     _anomaly_index: list[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._anomaly_index = [SCORER_FEATURES.index(c) for c in ANOMALY_COLUMNS]
+
+    def at_stake(self, kind: str, amount_minor: int) -> int:
+        """The amount a fraud on this event is expected to take, for the cost of letting it pass.
+
+        The model's probabilities rest on the frauds it was trained on; past the largest amount
+        any of them took, the history says nothing about fraud of that size, so the expected
+        loss is counted up to that amount (hard rules and limits still see the whole amount).
+        """
+        cap = self.loss_cap_minor.get(kind)
+        return amount_minor if cap is None else min(amount_minor, cap)
 
     def vector(self, signals: Mapping[str, object]) -> np.ndarray:
         """The model's input row, anomaly score included."""

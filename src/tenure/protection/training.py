@@ -14,12 +14,20 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from tenure.protection.events import MONEY_KINDS
 from tenure.protection.model import AnomalyScorer, FraudModel
 from tenure.protection.replay import ReplayFrame
 from tenure.protection.scorer import ANOMALY_COLUMNS, ANOMALY_FEATURE, SCORER_FEATURES, EventScorer
 from tenure.retention.registry import ModelManifest, ModelRegistry
 
-__all__ = ["FRAUD_MODEL", "TrainedScorer", "fit_scorer", "register_scorer", "scorer_frame"]
+__all__ = [
+    "FRAUD_MODEL",
+    "TrainedScorer",
+    "fit_scorer",
+    "loss_caps",
+    "register_scorer",
+    "scorer_frame",
+]
 
 FRAUD_MODEL = "fraud"
 
@@ -44,7 +52,16 @@ def fit_scorer(replay: ReplayFrame, *, seed: int = 0, threads: int = 1) -> Event
     anomaly = AnomalyScorer(ANOMALY_COLUMNS, random_state=seed).fit(replay.features)
     model = FraudModel(random_state=seed, threads=threads)
     model.fit(scorer_frame(replay, anomaly), replay.labels)
-    return EventScorer(anomaly=anomaly, model=model)
+    return EventScorer(anomaly=anomaly, model=model, loss_cap_minor=loss_caps(replay))
+
+
+def loss_caps(replay: ReplayFrame) -> dict[str, int]:
+    """Per money-moving kind, the largest amount a labelled fraud took (kinds without one: none)."""
+    events = replay.events
+    fraud = events[np.asarray(replay.labels, dtype=bool)]
+    money = fraud[fraud["kind"].isin([k.value for k in MONEY_KINDS])]
+    largest = money.groupby("kind")["amount_minor"].max()
+    return {str(kind): int(amount) for kind, amount in largest.items() if amount > 0}
 
 
 def _window(replay: ReplayFrame) -> dict[str, str]:
