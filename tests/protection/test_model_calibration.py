@@ -76,3 +76,14 @@ def test_a_model_pickled_before_stake_calibration_asks_to_be_retrained() -> None
     old.booster_ = "an old booster"  # type: ignore[assignment]
     with pytest.raises(ConfigurationError, match="protection train"):
         pickle.loads(pickle.dumps(old))
+
+
+def test_one_event_exactly_on_a_split_point_gets_the_trees_answer() -> None:
+    raw, context, labels = held_out()
+    calibrator = StakeCalibrator().fit(raw, context, labels)
+    cuts = calibrator._cuts  # the split points the lookup table is built on
+    points = [(r, a, k) for r in cuts[0][::7] for a in cuts[1][::5] for k in (0.0, 1.0, 2.0)]
+    matrix = np.array(points)
+    batch = calibrator.predict(matrix[:, 0], matrix[:, 1:])
+    one = [calibrator.predict_one(float(row[0]), row[1:]) for row in matrix]
+    np.testing.assert_allclose(one, batch, rtol=1e-9, atol=1e-12)

@@ -22,6 +22,7 @@ customer has little history of their own.
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import math
 from collections.abc import Sequence
@@ -213,6 +214,37 @@ class _FastLeaves:
             self._handle = None
 
 
+# a calibrator whose split points make more cells than this is scored through its trees instead
+_MAX_TABLE_CELLS = 2_000_000
+
+
+def _tabulate(booster: lgb.Booster, width: int) -> tuple[list[list[float]], FloatArray | None]:
+    """The ensemble as a table over the cells its split points cut each feature into.
+
+    Trees on three features with a few hundred splits are piecewise constant on that grid, so
+    one event's probability is a bisection per feature and one lookup (exactly the trees' value,
+    a few microseconds instead of a pass through every tree). ``x <= threshold`` goes left, so
+    the cell of ``x`` is the number of split points below it, and split point ``i`` itself
+    stands for cell ``i``.
+    """
+    found: list[set[float]] = [set() for _ in range(width)]
+    for tree in booster.dump_model()["tree_info"]:
+        stack = [tree["tree_structure"]]
+        while stack:
+            node = stack.pop()
+            if "split_feature" in node:
+                found[int(node["split_feature"])].add(float(node["threshold"]))
+                stack += [node["left_child"], node["right_child"]]
+    cuts = [sorted(points) for points in found]
+    shape = tuple(len(points) + 1 for points in cuts)
+    if math.prod(shape) > _MAX_TABLE_CELLS:
+        return cuts, None
+    axes = [np.array([*points, (points[-1] + 1.0) if points else 0.0]) for points in cuts]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, width)
+    table = np.asarray(booster.predict(grid, num_threads=1), dtype=np.float64)
+    return cuts, table.reshape(shape)
+
+
 class StakeCalibrator:
     """P(fraud) from the raw score, rising with it, given the amount and the kind of event.
 
@@ -252,6 +284,7 @@ class StakeCalibrator:
         self._offsets = np.arange(self.booster_.num_trees()) * paths.leaves_per_tree
         self._leaves = _FastLeaves(self.booster_, width)
         self._row = np.zeros(width)
+        self._cuts, self._table = _tabulate(self.booster_, width)
         return self
 
     def predict(self, raw: FloatArray, context: FloatArray) -> FloatArray:
@@ -261,6 +294,12 @@ class StakeCalibrator:
 
     def predict_one(self, raw: float, context: FloatArray) -> float:
         """The probability of one event (the same number :meth:`predict` gives)."""
+        if self._table is not None and not math.isnan(raw) and not np.isnan(context).any():
+            cell = tuple(
+                bisect.bisect_left(cuts, value)
+                for cuts, value in zip(self._cuts, (raw, *context.tolist()), strict=True)
+            )
+            return float(self._table[cell])
         row = self._row.copy()
         row[0] = raw
         row[1:] = context
