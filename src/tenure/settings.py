@@ -2,13 +2,15 @@
 
 Every path Tenure writes lives under ``data_dir`` (``TENURE_DATA_DIR``): the DuckDB warehouse, the
 SQLite operational store, model artefacts and quarantine exports. ``TENURE_DATABASE_URL`` moves the
-operational store to PostgreSQL.
+operational store to PostgreSQL. The key ring that protects personal data comes from
+``TENURE_KEYS`` (the key file's JSON itself, e.g. from a secret manager) or else from the key file
+(``TENURE_KEYS_FILE``, default ``<data_dir>/keys.json``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,13 +53,59 @@ class Settings(BaseSettings):
         pattern=r"^[a-z][a-z0-9_-]{0,63}$",
         description="The rule set whose active version the engine applies.",
     )
+    keys: SecretStr | None = Field(
+        default=None,
+        description="The key ring as JSON (the key file's content); wins over keys_file.",
+    )
+    keys_file: Path | None = Field(
+        default=None,
+        description="The key ring file (mode 0600); <data_dir>/keys.json when unset.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    # API hardening (tenure.api.security). A rate of 0 turns that limit off.
+    behind_tls: bool = Field(
+        default=False, description="Clients reach the API over HTTPS only: send HSTS."
+    )
+    cors_origins: list[Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")]] = (
+        Field(default_factory=list, description="Browser origins allowed to call the API.")
+    )
+    rate_limit_ip_per_second: float = Field(
+        default=100.0, ge=0, description="Requests without an API key, per client address."
+    )
+    rate_limit_user_per_second: float = Field(
+        default=50.0, ge=0, description="Requests per bearer token (a signed-in person)."
+    )
+    rate_limit_machine_per_second: float = Field(
+        default=0.0,
+        ge=0,
+        description="Requests per API key (channels, ETL); off by default, as one worker's "
+        "ceiling (about 9k/s) is lower than any limit a bank's channel would want.",
+    )
+    rate_limit_auth_failures_per_minute: float = Field(
+        default=10.0, ge=0, description="Failed sign-ins and refused credentials per address."
+    )
+    rate_limit_burst_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="A bucket holds this many seconds of its rate."
+    )
+    max_failed_logins: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    api_key_rotation_grace_minutes: int = Field(
+        default=24 * 60,
+        ge=0,
+        le=30 * 24 * 60,
+        description="How long a rotated API key keeps working beside its successor.",
+    )
 
     @property
     def warehouse_path(self) -> Path:
         """The DuckDB warehouse file."""
         return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def key_file_path(self) -> Path:
+        """The key ring file: ``keys_file``, or ``keys.json`` under the data directory."""
+        return self.keys_file if self.keys_file is not None else self.data_dir / "keys.json"
 
     @property
     def models_dir(self) -> Path:

@@ -7,8 +7,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from tenure import __version__
+from tenure.api.dependencies import TOKEN_URL
 from tenure.api.errors import RequestContextMiddleware, install_error_handlers
 from tenure.api.routes import (
     api_keys,
@@ -25,6 +27,12 @@ from tenure.api.routes import (
     warehouse,
 )
 from tenure.api.schemas import ErrorResponse
+from tenure.api.security import (
+    RateLimitMiddleware,
+    RateLimits,
+    SecurityHeadersMiddleware,
+    cors_options,
+)
 from tenure.api.state import build_state
 from tenure.core.clock import Clock, SystemClock
 from tenure.settings import Settings
@@ -45,7 +53,7 @@ PUBLIC_PATHS = frozenset(
 )
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (401, 403, 404, 409, 422, 500, 503)
+    status: {"model": ErrorResponse} for status in (401, 403, 404, 409, 413, 422, 429, 500, 503)
 }
 
 
@@ -72,7 +80,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
     app.state.tenure = state
     install_error_handlers(app)
+    # add_middleware wraps what is there, so the last added runs first: security headers on
+    # every answer (413, 429 and 500 too), then CORS, the request id, and the rate limits
+    # (innermost, so that a 429 carries the request id).
+    app.add_middleware(RateLimitMiddleware, limits=RateLimits.of(settings), login_path=TOKEN_URL)
     app.add_middleware(RequestContextMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.behind_tls)
     app.include_router(health.router)
     v1 = APIRouter(responses=_ERRORS)
     routers = (auth, users, api_keys, warehouse, retention, events)

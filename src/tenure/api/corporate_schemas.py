@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tenure.core.errors import ValidationError
 from tenure.protection.corporate import (
     ApprovalTier,
     BusinessHours,
@@ -90,13 +91,24 @@ class BusinessHoursIn(_Strict):
     closes_at: time = time(20, 0)
     weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1, max_length=7)
 
+    @field_validator("opens_at", "closes_at")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("give a local time without an offset; the zone is timezone")
+        return value
+
     def to_hours(self) -> BusinessHours:
-        return BusinessHours(
-            timezone=self.timezone,
-            opens_at=self.opens_at,
-            closes_at=self.closes_at,
-            weekdays=frozenset(self.weekdays),
-        )
+        try:
+            return BusinessHours(
+                timezone=self.timezone,
+                opens_at=self.opens_at,
+                closes_at=self.closes_at,
+                weekdays=frozenset(self.weekdays),
+            )
+        except OSError as exc:
+            # A directory of the zone database ("America") is an OSError, not ZoneInfoNotFoundError.
+            raise ValidationError("unknown time zone", field="timezone") from exc
 
 
 class MandateIn(_Strict):

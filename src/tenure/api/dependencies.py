@@ -1,7 +1,9 @@
 """FastAPI dependencies: the app state, a unit of work, the principal and permission checks.
 
 Routes declare what they need with the ``Annotated`` aliases at the bottom, e.g.
-``principal: UsersManager``; every data route must take one of them (a test walks the routes).
+``principal: UsersManager``; every data route must take one of them. The permissions a route
+declares can be read back with ``declared_permissions``, so that the RBAC matrix test walks every
+route and checks every role against ``tenure.auth.permissions.ROLE_PERMISSIONS``.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
+from tenure.api.security import mark_authenticated, mark_refused
 from tenure.api.state import ApiState
 from tenure.auth.model import Principal
 from tenure.auth.permissions import Permission, has_permission
@@ -29,9 +33,11 @@ __all__ = [
     "UnitOfWorkDep",
     "UsersManager",
     "WarehouseReader",
+    "declared_permissions",
     "get_principal",
     "get_state",
     "get_uow",
+    "require_any_permission",
     "require_permission",
     "require_roles",
 ]
@@ -63,6 +69,7 @@ UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 
 async def get_principal(
+    request: Request,
     state: State,
     bearer: Annotated[str | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
@@ -70,8 +77,21 @@ async def get_principal(
     """Who is calling: a bearer token for people, ``X-API-Key`` for machines.
 
     A machine key checked recently is answered from memory (see ``KEY_CACHE_SECONDS``); store
-    lookups run in the thread pool so that they never block the event loop.
+    lookups run in the thread pool so that they never block the event loop. The outcome is
+    marked on the request for the rate limiter (``tenure.api.security``).
     """
+    if not api_key and not bearer:
+        raise AuthenticationFailed("authentication is required")
+    try:
+        principal = await _authenticate(state, bearer=bearer, api_key=api_key)
+    except AuthenticationFailed:
+        mark_refused(request.scope)
+        raise
+    mark_authenticated(request.scope)
+    return principal
+
+
+async def _authenticate(state: ApiState, *, bearer: str | None, api_key: str | None) -> Principal:
     if api_key:
         cached = state.cached_principal(api_key)
         if cached is not None:
@@ -92,15 +112,45 @@ async def get_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require_permission(permission: Permission) -> Callable[[Principal], Principal]:
-    """A dependency that lets through only principals whose roles hold ``permission``."""
+# The attribute a permission check carries, naming the permissions it admits (any one suffices).
+_REQUIRED = "required_permissions"
+
+
+def require_any_permission(*permissions: Permission) -> Callable[[Principal], Principal]:
+    """A dependency letting through principals whose roles hold at least one of ``permissions``."""
+    if not permissions:
+        raise ValueError("name at least one permission")
+    required = frozenset(permissions)
+    names = " or ".join(permission.value for permission in permissions)
 
     def check(principal: CurrentPrincipal) -> Principal:
-        if not has_permission(principal.roles, permission):
-            raise PermissionDenied(f"this needs the {permission.value} permission")
+        if not any(has_permission(principal.roles, p) for p in required):
+            raise PermissionDenied(f"this needs the {names} permission")
         return principal
 
+    vars(check)[_REQUIRED] = required
     return check
+
+
+def require_permission(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only principals whose roles hold ``permission``."""
+    return require_any_permission(permission)
+
+
+def declared_permissions(dependant: Dependant) -> list[frozenset[Permission]]:
+    """The permission checks in a route's dependency tree, each as the permissions it admits.
+
+    A request passes a route when it passes every check; a check admits any one of its set. An
+    empty list means the route declares no permission (public, or any signed-in principal).
+    """
+    found: list[frozenset[Permission]] = []
+    for sub in dependant.dependencies:
+        required = getattr(sub.call, _REQUIRED, None)
+        own = [required] if isinstance(required, frozenset) else []
+        for checks in (*own, *declared_permissions(sub)):
+            if checks not in found:
+                found.append(checks)
+    return found
 
 
 def require_roles(*roles: Role) -> Callable[[Principal], Principal]:

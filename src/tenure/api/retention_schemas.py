@@ -25,6 +25,8 @@ __all__ = [
 ]
 
 CURRENCY = "CNY"
+# DuckDB binds a Python int past 64 bits as an error (read as 503); segment is an INTEGER column.
+_INT32 = 2**31
 
 
 class AtRiskQuery(BaseModel):
@@ -35,12 +37,12 @@ class AtRiskQuery(BaseModel):
     as_of: date | None = Field(default=None, description="A scoring date; the latest if absent.")
     value_tier: str | None = Field(default=None, max_length=64)
     risk_tier: str | None = Field(default=None, max_length=64)
-    segment: int | None = None
+    segment: int | None = Field(default=None, ge=-_INT32, le=_INT32 - 1)
     lifecycle_stage: str | None = Field(default=None, max_length=64)
     rm_id: str | None = Field(default=None, max_length=64)
     min_p_churn: float | None = Field(default=None, ge=0, le=1)
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=_INT32 - 1)
 
 
 class Money(BaseModel):

@@ -14,9 +14,11 @@ __all__ = [
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyOut",
+    "ApiKeyRotated",
     "ErrorBody",
     "ErrorResponse",
     "Health",
+    "PasswordChange",
     "PrincipalOut",
     "Readiness",
     "TokenRequest",
@@ -92,9 +94,20 @@ class PrincipalOut(BaseModel):
 
 class UserCreate(_Strict):
     username: str = Field(min_length=2, max_length=64)
-    password: SecretStr = Field(description="At least 12 characters.")
+    password: SecretStr = Field(
+        max_length=1024,
+        description="At least 12 characters, not a common password, not containing the username.",
+    )
     roles: list[Role] = Field(min_length=1)
     display_name: str | None = Field(default=None, max_length=200)
+
+
+class PasswordChange(_Strict):
+    current_password: SecretStr = Field(min_length=1, max_length=1024)
+    new_password: SecretStr = Field(
+        max_length=1024,
+        description="At least 12 characters, not a common password, not containing the username.",
+    )
 
 
 class UserOut(BaseModel):
@@ -150,6 +163,12 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The full key; shown this once and never stored.")
+
+
+class ApiKeyRotated(ApiKeyCreated):
+    replaces: ApiKeyOut = Field(
+        description="The old key; it keeps working until its revoked_at, then stops."
+    )
 
 
 class WarehouseTable(BaseModel):

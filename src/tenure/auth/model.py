@@ -43,8 +43,12 @@ class ApiKey:
 
     @property
     def active(self) -> bool:
-        """Whether the key may still be used."""
+        """Whether the key has no revocation, not even one scheduled by a rotation."""
         return self.revoked_at is None
+
+    def active_at(self, at: datetime) -> bool:
+        """Whether the key may be used at ``at`` (a rotated key works until its grace ends)."""
+        return self.revoked_at is None or at < self.revoked_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from tenure.core.errors import (
     AuthenticationFailed,
     Conflict,
     NotFound,
+    PermissionDenied,
     StoreUnavailable,
     ValidationError,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "authenticate",
     "authenticate_api_key",
     "authenticate_token",
+    "change_password",
     "create_api_key",
     "create_user",
     "ensure_admin",
@@ -43,6 +45,7 @@ __all__ = [
     "list_users",
     "principal_for",
     "revoke_api_key",
+    "rotate_api_key",
     "signing_secret",
 ]
 
@@ -87,7 +90,7 @@ def _new_user(
     at: datetime,
 ) -> tuple[User, str]:
     name = _normalise_username(username)
-    passwords.check_password_policy(password)
+    passwords.check_password_policy(password, username=name)
     if display_name is not None and len(display_name) > 200:
         raise ValidationError("display name must be at most 200 characters", field="display_name")
     user = User(
@@ -121,12 +124,19 @@ def create_user(
 
 
 def authenticate(
-    *, uow: UnitOfWork, username: str, password: str, clock: Clock = _SYSTEM_CLOCK
+    *,
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    clock: Clock = _SYSTEM_CLOCK,
+    max_failed_logins: int = MAX_FAILED_LOGINS,
+    lockout_period: timedelta = LOCKOUT_PERIOD,
 ) -> User:
     """Return the user whose password matches, or raise ``AuthenticationFailed``.
 
-    After ``MAX_FAILED_LOGINS`` failures in a row the account is locked for ``LOCKOUT_PERIOD``;
-    every failure gives the same message so that a caller cannot tell which part was wrong.
+    After ``max_failed_logins`` failures in a row the account is locked for ``lockout_period``
+    (the count is kept in the store, so every worker sees it); every failure, locked or not,
+    gives the same message so that a caller cannot tell which part was wrong.
     """
     now = clock.now()
     with uow:
@@ -139,13 +149,54 @@ def authenticate(
         check = passwords.verify_password(password, stored)
         if not check.ok:
             failures = user.failed_login_count + 1
-            locked_until = now + LOCKOUT_PERIOD if failures >= MAX_FAILED_LOGINS else None
+            locked_until = now + lockout_period if failures >= max_failed_logins else None
             uow.users.record_failed_login(user.id, locked_until=locked_until)
             uow.commit()
             raise AuthenticationFailed(_BAD_LOGIN)
         if check.new_hash is not None:
             uow.users.set_password_hash(user.id, check.new_hash)
         uow.users.record_login(user.id, at=now)
+        uow.commit()
+    return user
+
+
+def change_password(
+    *,
+    uow: UnitOfWork,
+    user_id: str,
+    current_password: str,
+    new_password: str,
+    clock: Clock = _SYSTEM_CLOCK,
+    max_failed_logins: int = MAX_FAILED_LOGINS,
+    lockout_period: timedelta = LOCKOUT_PERIOD,
+) -> User:
+    """Replace a signed-in user's password, given the current one; the policy applies.
+
+    A wrong current password is ``PermissionDenied`` and counts towards the lock-out as a failed
+    sign-in does, so that a stolen session cannot be used to guess the password.
+    """
+    now = clock.now()
+    with uow:
+        user = uow.users.get(user_id)
+        stored = uow.users.password_hash(user_id) if user is not None else None
+        if user is None or stored is None or not user.active:
+            raise AuthenticationFailed("the user is no longer active")
+        if user.locked_until is not None and user.locked_until > now:
+            raise PermissionDenied(
+                "the account is locked; try again later", field="current_password"
+            )
+        if not passwords.verify_password(current_password, stored).ok:
+            failures = user.failed_login_count + 1
+            locked_until = now + lockout_period if failures >= max_failed_logins else None
+            uow.users.record_failed_login(user_id, locked_until=locked_until)
+            uow.commit()
+            raise PermissionDenied("the current password is wrong", field="current_password")
+        passwords.check_password_policy(new_password, field="new_password", username=user.username)
+        if passwords.verify_password(new_password, stored).ok:
+            raise ValidationError(
+                "the new password must differ from the current one", field="new_password"
+            )
+        uow.users.set_password_hash(user_id, passwords.hash_password(new_password))
         uow.commit()
     return user
 
@@ -176,9 +227,9 @@ def authenticate_api_key(*, uow: UnitOfWork, key: str, clock: Clock = _SYSTEM_CL
             api_keys.secret_matches(secret, "0" * 64)
             raise AuthenticationFailed("the API key is not valid")
         record, secret_hash = found
-        if not api_keys.secret_matches(secret, secret_hash) or not record.active:
-            raise AuthenticationFailed("the API key is not valid")
         now = clock.now()
+        if not api_keys.secret_matches(secret, secret_hash) or not record.active_at(now):
+            raise AuthenticationFailed("the API key is not valid")
         # Recording every call would make each API request a write; once a minute is enough.
         if record.last_used_at is None or now - record.last_used_at >= KEY_USE_RESOLUTION:
             uow.api_keys.touch(record.id, at=now)
@@ -214,19 +265,53 @@ def create_api_key(
 
 
 def revoke_api_key(*, uow: UnitOfWork, key_id: str, clock: Clock = _SYSTEM_CLOCK) -> ApiKey:
-    """Revoke a key (revoking twice keeps the first revocation time)."""
+    """Revoke a key now (revoking twice keeps the first time; a rotated key's grace ends now)."""
+    now = clock.now()
     with uow:
         key = uow.api_keys.get(key_id)
         if key is None:
             raise NotFound("no API key with this id", field="key_id")
-        if key.revoked_at is not None:
+        if not key.active_at(now):
             return key
-        uow.api_keys.revoke(key_id, at=clock.now())
+        uow.api_keys.revoke(key_id, at=now)
         uow.commit()
         revoked = uow.api_keys.get(key_id)
     if revoked is None:
         raise NotFound("no API key with this id", field="key_id")
     return revoked
+
+
+def rotate_api_key(
+    *, uow: UnitOfWork, key_id: str, grace: timedelta, clock: Clock = _SYSTEM_CLOCK
+) -> tuple[ApiKey, str, ApiKey]:
+    """Issue a successor to a key (same name, roles and owner); the old one expires after ``grace``.
+
+    Returns the new key, its plaintext (shown once) and the old key with its expiry. A key that
+    is revoked, or already rotated, cannot be rotated again (``Conflict``).
+    """
+    now = clock.now()
+    generated = api_keys.generate_key()
+    with uow:
+        old = uow.api_keys.get(key_id)
+        if old is None:
+            raise NotFound("no API key with this id", field="key_id")
+        if old.revoked_at is not None:
+            raise Conflict("the key is revoked or already rotated", field="key_id")
+        new = ApiKey(
+            id=_new_id(),
+            name=old.name,
+            prefix=generated.prefix,
+            roles=old.roles,
+            created_at=now,
+            owner_id=old.owner_id,
+        )
+        uow.api_keys.add(new, secret_hash=generated.secret_hash)
+        uow.api_keys.revoke(key_id, at=now + grace)
+        uow.commit()
+        expiring = uow.api_keys.get(key_id)
+    if expiring is None:
+        raise NotFound("no API key with this id", field="key_id")
+    return new, generated.plaintext, expiring
 
 
 def list_users(*, uow: UnitOfWork) -> list[User]:

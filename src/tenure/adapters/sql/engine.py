@@ -52,11 +52,12 @@ def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
 def create_store_engine(url: str | URL, *, echo: bool = False) -> Engine:
     """Build (but do not connect) an engine for the operational store."""
     parsed = normalise_url(url)
+    # statement parameters can be personal data (a blocked phone number): never log them
     if parsed.get_backend_name() == "sqlite":
-        engine = sa.create_engine(parsed, echo=echo)
+        engine = sa.create_engine(parsed, echo=echo, hide_parameters=True)
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
-    return sa.create_engine(parsed, echo=echo, pool_pre_ping=True)
+    return sa.create_engine(parsed, echo=echo, pool_pre_ping=True, hide_parameters=True)
 
 
 @contextmanager

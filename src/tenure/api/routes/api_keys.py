@@ -1,12 +1,14 @@
-"""Machine keys (admin only); the full key is returned once, at creation."""
+"""Machine keys (admin only); the full key is returned once, at creation or rotation."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from fastapi import APIRouter, status
 
 from tenure.api.dependencies import ApiKeysManager, State, UnitOfWorkDep
-from tenure.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
-from tenure.auth.service import create_api_key, list_api_keys, revoke_api_key
+from tenure.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ApiKeyRotated
+from tenure.auth.service import create_api_key, list_api_keys, revoke_api_key, rotate_api_key
 
 __all__ = ["router"]
 
@@ -39,3 +41,21 @@ def delete_api_key(
     revoked = revoke_api_key(uow=uow, key_id=key_id, clock=state.clock)
     state.forget_principals()
     return ApiKeyOut.of(revoked)
+
+
+@router.post("/v1/api-keys/{key_id}/rotate", status_code=status.HTTP_201_CREATED)
+def post_rotation(
+    key_id: str, principal: ApiKeysManager, uow: UnitOfWorkDep, state: State
+) -> ApiKeyRotated:
+    """Issue a successor key (same name and roles); the old one works until the grace period ends.
+
+    The grace period is ``api_key_rotation_grace_minutes`` (a day by default): deploy the new key
+    to the channel within it. A revoked or already rotated key is 409.
+    """
+    grace = timedelta(minutes=state.settings.api_key_rotation_grace_minutes)
+    new, plaintext, old = rotate_api_key(uow=uow, key_id=key_id, grace=grace, clock=state.clock)
+    if grace <= timedelta(0):
+        state.forget_principals()
+    return ApiKeyRotated(
+        **ApiKeyOut.of(new).model_dump(), key=plaintext, replaces=ApiKeyOut.of(old)
+    )

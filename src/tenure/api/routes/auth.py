@@ -1,4 +1,8 @@
-"""Sign-in (``POST /v1/auth/token``) and the caller's own identity (``GET /v1/me``).
+"""Sign-in (``POST /v1/auth/token``), the caller's own identity (``GET /v1/me``) and password.
+
+Sign-in locks an account after ``max_failed_logins`` failures in a row, for ``lockout_minutes``
+(settings; counted in the store). Refused sign-ins are marked for the rate limiter, which slows
+an address that keeps failing.
 
 The token endpoint reads an OAuth2 password form itself, because form parsing in Starlette needs the
 optional python-multipart package, which Tenure does not ship; JSON bodies are accepted too.
@@ -12,15 +16,22 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import pydantic
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from tenure.api.dependencies import CurrentPrincipal, State, UnitOfWorkDep
-from tenure.api.schemas import ErrorResponse, PrincipalOut, TokenRequest, TokenResponse
+from tenure.api.schemas import (
+    ErrorResponse,
+    PasswordChange,
+    PrincipalOut,
+    TokenRequest,
+    TokenResponse,
+)
+from tenure.api.security import mark_refused
 from tenure.auth import tokens
 from tenure.auth.permissions import permissions_for
-from tenure.auth.service import authenticate, principal_for
-from tenure.core.errors import AuthenticationFailed
+from tenure.auth.service import authenticate, change_password, principal_for
+from tenure.core.errors import AuthenticationFailed, PermissionDenied
 
 __all__ = ["router"]
 
@@ -73,6 +84,7 @@ async def read_token_request(request: Request) -> TokenRequest:
     responses={401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
 )
 def issue_token(
+    request: Request,
     credentials: Annotated[TokenRequest, Depends(read_token_request)],
     state: State,
     uow: UnitOfWorkDep,
@@ -84,8 +96,11 @@ def issue_token(
             username=credentials.username,
             password=credentials.password.get_secret_value(),
             clock=state.clock,
+            max_failed_logins=state.settings.max_failed_logins,
+            lockout_period=timedelta(minutes=state.settings.lockout_minutes),
         )
     except AuthenticationFailed:
+        mark_refused(request.scope)
         attempted = {"username": credentials.username.strip().lower()}
         state.record_audit(
             actor="anonymous", action="auth.login_failed", subject="auth:token", details=attempted
@@ -105,3 +120,38 @@ def issue_token(
 def read_me(principal: CurrentPrincipal) -> PrincipalOut:
     """The principal this request acts as, with its roles and permissions."""
     return PrincipalOut.of(principal, frozenset(permissions_for(principal.roles)))
+
+
+@router.post("/v1/me/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_my_password(
+    request: Request, body: PasswordChange, principal: CurrentPrincipal, state: State
+) -> Response:
+    """Change the caller's own password; a wrong current one is 403 and counts to the lock-out."""
+    if principal.kind != "user":
+        raise PermissionDenied("only people have passwords; rotate an API key instead")
+    try:
+        change_password(
+            uow=state.uow(),
+            user_id=principal.subject,
+            current_password=body.current_password.get_secret_value(),
+            new_password=body.new_password.get_secret_value(),
+            clock=state.clock,
+            max_failed_logins=state.settings.max_failed_logins,
+            lockout_period=timedelta(minutes=state.settings.lockout_minutes),
+        )
+    except PermissionDenied:
+        mark_refused(request.scope)
+        state.record_audit(
+            actor=principal.name,
+            action="auth.password_change_refused",
+            subject=f"user:{principal.subject}",
+            details={},
+        )
+        raise
+    state.record_audit(
+        actor=principal.name,
+        action="auth.password_changed",
+        subject=f"user:{principal.subject}",
+        details={},
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

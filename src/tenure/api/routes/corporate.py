@@ -22,8 +22,7 @@ from tenure.api.corporate_schemas import (
     PaymentOut,
     RejectionIn,
 )
-from tenure.api.dependencies import State, require_permission
-from tenure.api.routes.protection_admin import require_any_permission
+from tenure.api.dependencies import State, require_any_permission, require_permission
 from tenure.api.routes.stepup import Decider
 from tenure.auth.model import Principal
 from tenure.auth.permissions import Permission, has_permission

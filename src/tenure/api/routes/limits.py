@@ -13,9 +13,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from tenure.api.dependencies import State
+from tenure.api.dependencies import State, require_any_permission
 from tenure.api.protection_schemas import LimitChangeOut, LimitIn, LimitOut
-from tenure.api.routes.protection_admin import require_any_permission
 from tenure.api.state import ApiState
 from tenure.auth.model import Principal
 from tenure.auth.permissions import Permission, has_permission

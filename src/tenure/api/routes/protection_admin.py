@@ -6,12 +6,11 @@ snooze change is audited with the acting principal.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from tenure.api.dependencies import CurrentPrincipal, State, require_permission
+from tenure.api.dependencies import State, require_any_permission, require_permission
 from tenure.api.errors import OrjsonResponse
 from tenure.api.protection_schemas import (
     AlertOut,
@@ -25,25 +24,13 @@ from tenure.api.protection_schemas import (
 )
 from tenure.api.routes.rulesets import RulesManager
 from tenure.auth.model import Principal
-from tenure.auth.permissions import Permission, has_permission
-from tenure.core.errors import NotFound, PermissionDenied
+from tenure.auth.permissions import Permission
+from tenure.core.errors import NotFound
 from tenure.protection.rulesets import add_list_entry, lift_snooze, remove_list_entry, snooze_rule
 
 __all__ = ["CaseWorker", "require_any_permission", "router"]
 
 router = APIRouter(tags=["protection"])
-
-
-def require_any_permission(*permissions: Permission) -> Callable[[Principal], Principal]:
-    """A dependency letting through principals whose roles hold at least one of ``permissions``."""
-    names = " or ".join(permission.value for permission in permissions)
-
-    def check(principal: CurrentPrincipal) -> Principal:
-        if not any(has_permission(principal.roles, p) for p in permissions):
-            raise PermissionDenied(f"this needs the {names} permission")
-        return principal
-
-    return check
 
 
 CaseWorker = Annotated[Principal, Depends(require_permission(Permission.CASES_WORK))]

@@ -25,7 +25,8 @@ router = APIRouter(prefix="/v1/rulesets", tags=["rules"])
 
 RulesManager = Annotated[Principal, Depends(require_permission(Permission.RULES_MANAGE))]
 RuleSetName = Annotated[str, Path(min_length=1, max_length=64)]
-Version = Annotated[int, Path(ge=1)]
+# Versions are stored as 32-bit integers (PostgreSQL INTEGER); a larger one cannot exist.
+Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _audit(state: State, principal: Principal, action: str, version: RuleSetVersionOut) -> None:
