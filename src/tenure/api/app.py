@@ -90,7 +90,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.behind_tls)
     app.include_router(health.router)
     v1 = APIRouter(responses=_ERRORS)
-    routers = (auth, users, api_keys, warehouse, retention, events)
+    # the event routes first: they carry the channels' traffic, and routes match in order
+    routers = (events, auth, users, api_keys, warehouse, retention)
     protection_routers = (rulesets, protection_admin, stepup, limits, corporate)
     for module in (*routers, *protection_routers):
         v1.include_router(module.router)
