@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from tenure.adapters.duckdb import DuckDBWarehouse
-from tenure.data.ingest import ingest_directory
+from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
 from tenure.retention.alerts import flow_alerts, salary_alerts
 from tenure.retention.forecast import FlowForecaster, month_index, month_start, monthly_flows
@@ -67,7 +67,12 @@ def _warehouse(args: argparse.Namespace) -> Iterator[DuckDBWarehouse]:
                 f"synthesize {args.customers:,} x {args.months}", lambda: synthesize(config, source)
             )
         with DuckDBWarehouse.open(Path(tmp) / "w.duckdb") as built:
-            _timed("ingest", lambda: ingest_directory(warehouse=built, source_dir=source))
+            _timed(
+                "ingest",
+                lambda: ingest_directory(
+                    warehouse=built, source_dir=source, protector=ephemeral_protector()
+                ),
+            )
             yield built
 
 

@@ -3,7 +3,9 @@
 Generates (with DuckDB ``COPY ... TO`` from ``range()``) customers, accounts and transactions in
 the ratio 1 : 2 : 20, with one row in ``--bad-every`` carrying a bad amount so that the quarantine
 path is exercised, then runs ``ingest_directory`` on a fresh warehouse and prints rows/s per table
-and overall, elapsed time and peak RSS. Not a test; run it by hand::
+and overall, elapsed time and peak RSS. As in ``tenure ingest``, personal data is pseudonymised
+and customers' identity sealed into an identity vault (SQLite, in the work directory) under a
+fresh key ring. Not a test; run it by hand::
 
     .venv/bin/python bench/bench_ingest.py --rows 5000000
     .venv/bin/python bench/bench_ingest.py --dir path/to/canonical/files
@@ -21,9 +23,12 @@ from pathlib import Path
 import duckdb
 
 from tenure.adapters.duckdb import DuckDBWarehouse
+from tenure.adapters.sql import create_store_engine, upgrade_to_head
+from tenure.adapters.sql.identity import SqlIdentityVault
 from tenure.data.catalog import canonical_catalog
-from tenure.data.ingest import IngestReport, ingest_directory
+from tenure.data.ingest import IngestReport, KeyedPiiProtector, ingest_directory
 from tenure.data.schema import Column, ColumnType, Table
+from tenure.privacy.keys import generate_key_ring
 
 RATIOS = {"customers": 20, "accounts": 10, "transactions": 1}
 
@@ -89,10 +94,20 @@ def generate(directory: Path, rows: int, bad_every: int) -> dict[str, int]:
 
 def run(source_dir: Path, work_dir: Path) -> IngestReport:
     """Ingest ``source_dir`` into a fresh warehouse and print the figures."""
-    with DuckDBWarehouse.open(work_dir / "warehouse.duckdb") as warehouse:
-        started = time.perf_counter()
-        report = ingest_directory(warehouse=warehouse, source_dir=source_dir)
-        elapsed = time.perf_counter() - started
+    ring = generate_key_ring()
+    store_url = f"sqlite:///{work_dir / 'operational.sqlite3'}"
+    upgrade_to_head(store_url)
+    store = create_store_engine(store_url)
+    protector = KeyedPiiProtector(ring=ring, vault=SqlIdentityVault(store, ring=ring))
+    try:
+        with DuckDBWarehouse.open(work_dir / "warehouse.duckdb") as warehouse:
+            started = time.perf_counter()
+            report = ingest_directory(
+                warehouse=warehouse, source_dir=source_dir, protector=protector
+            )
+            elapsed = time.perf_counter() - started
+    finally:
+        store.dispose()
     print(
         f"{'table':<16}{'rows_in':>12}{'loaded':>12}{'quarantined':>13}{'seconds':>9}{'rows/s':>12}"
     )

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tenure.adapters.duckdb import DuckDBWarehouse
-from tenure.data.ingest import ingest_directory
+from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
 from tenure.retention.labels import data_window
 from tenure.retention.registry import ModelRegistry
@@ -62,7 +62,9 @@ def _simulate(args: argparse.Namespace, root: Path) -> Path:
     synthesize(config, root / "bank")
     path = root / "warehouse.duckdb"
     with DuckDBWarehouse.open(path) as warehouse:
-        ingest_directory(warehouse=warehouse, source_dir=root / "bank")
+        ingest_directory(
+            warehouse=warehouse, source_dir=root / "bank", protector=ephemeral_protector()
+        )
     print(f"simulate + ingest {args.customers:,} x {args.months}: "
           f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
     return path

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine as StoreEngine
 
 from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.adapters.redis import RedisKeyedState
+from tenure.adapters.sql import create_store_engine, upgrade_to_head
 from tenure.adapters.sql.decision_log import SqlDecisionLog
+from tenure.adapters.sql.identity import SqlIdentityVault
 from tenure.adapters.sql.rulesets import SqlListRepository, SqlRuleSetRepository
 from tenure.core.clock import Clock
 from tenure.core.decision import CustomerValue
 from tenure.core.errors import NotFound, StoreUnavailable
+from tenure.data.ingest.protection import KeyedPiiProtector
+from tenure.privacy.keys import (
+    KeyRing,
+    KeyRingError,
+    generate_key_file,
+    load_key_file,
+    parse_key_ring,
+)
 from tenure.protection.engine import BLOCK_LISTS, Engine
 from tenure.protection.memory import MappingCustomerValues
 from tenure.protection.scorer import EventScorer
@@ -28,7 +41,19 @@ from tenure.protection.training import FRAUD_MODEL
 from tenure.retention.registry import ModelRegistry
 from tenure.settings import Settings
 
-__all__ = ["build_protection", "load_fraud_scorer", "load_settings", "open_warehouse"]
+__all__ = [
+    "KEYS_ENV",
+    "LoadedKeyRing",
+    "build_protection",
+    "load_fraud_scorer",
+    "load_key_ring",
+    "load_settings",
+    "open_identity_vault",
+    "open_pii_protector",
+    "open_warehouse",
+]
+
+KEYS_ENV = "TENURE_KEYS"
 
 _log = logging.getLogger(__name__)
 
@@ -45,6 +70,57 @@ def open_warehouse(settings: Settings) -> DuckDBWarehouse:
     return DuckDBWarehouse.open(
         settings.warehouse_path, memory_limit=settings.warehouse_memory_limit
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedKeyRing:
+    """The key ring, where it came from (``TENURE_KEYS`` or the file), and whether it is new."""
+
+    ring: KeyRing
+    source: str
+    created: bool = False
+
+
+def load_key_ring(settings: Settings, *, create: bool = False) -> LoadedKeyRing:
+    """The ring from ``TENURE_KEYS`` or else the key file; with ``create``, a missing file is
+    created (mode 0600) when ``TENURE_KEYS`` is not set either."""
+    if settings.keys is not None:
+        ring = parse_key_ring(settings.keys.get_secret_value(), source=KEYS_ENV)
+        return LoadedKeyRing(ring, KEYS_ENV)
+    path = settings.key_file_path
+    if create and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return LoadedKeyRing(generate_key_file(path), str(path), created=True)
+        except KeyRingError:
+            if not path.exists():
+                raise
+            # Another process created it first: read theirs.
+    if not path.exists():
+        raise KeyRingError(
+            f"no key ring: {path} does not exist and {KEYS_ENV} is not set; "
+            "run `tenure keys init` (or point TENURE_KEYS_FILE at the key file)",
+            field="keys_file",
+        )
+    return LoadedKeyRing(load_key_file(path), str(path))
+
+
+@contextmanager
+def open_identity_vault(settings: Settings, ring: KeyRing) -> Iterator[SqlIdentityVault]:
+    """The identity vault in the operational store (migrated first); disposed afterwards."""
+    upgrade_to_head(settings.operational_url)
+    engine = create_store_engine(settings.operational_url)
+    try:
+        yield SqlIdentityVault(engine, ring=ring)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def open_pii_protector(settings: Settings, ring: KeyRing) -> Iterator[KeyedPiiProtector]:
+    """What ingest hands personal data to: pseudonyms under ``ring``, identities to the vault."""
+    with open_identity_vault(settings, ring) as vault:
+        yield KeyedPiiProtector(ring=ring, vault=vault)
 
 
 def load_fraud_scorer(settings: Settings) -> EventScorer | None:

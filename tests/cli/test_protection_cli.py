@@ -14,7 +14,7 @@ from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.bootstrap import load_fraud_scorer
 from tenure.cli.main import app
 from tenure.core.clock import FixedClock
-from tenure.data.ingest import ingest_directory
+from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
 from tenure.protection.engine import Engine
 from tenure.protection.history import history_events
@@ -38,7 +38,9 @@ def bank_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = root / "data"
     data.mkdir()
     with DuckDBWarehouse.open(data / "warehouse.duckdb") as warehouse:
-        ingest_directory(warehouse=warehouse, source_dir=root / "bank")
+        ingest_directory(
+            warehouse=warehouse, source_dir=root / "bank", protector=ephemeral_protector()
+        )
     return data
 
 

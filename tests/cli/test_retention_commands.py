@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.cli import retention
-from tenure.data.ingest import ingest_directory
+from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     synthesize(SimulationConfig(customers=1_500, months=9, seed=3), root / "bank")
     data = root / "data"
     with DuckDBWarehouse.open(data / "warehouse.duckdb") as warehouse:
-        ingest_directory(warehouse=warehouse, source_dir=root / "bank")
+        ingest_directory(
+            warehouse=warehouse, source_dir=root / "bank", protector=ephemeral_protector()
+        )
     return data
 
 

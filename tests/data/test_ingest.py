@@ -13,7 +13,14 @@ from ingest_factories import canonical_rows, write_canonical_dir, write_csv, wri
 from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.core.errors import ValidationError
 from tenure.data.catalog import canonical_catalog
-from tenure.data.ingest import IngestReport, QueryFailed, TableStatus, ingest_directory
+from tenure.data.ingest import (
+    IngestReport,
+    KeyedPiiProtector,
+    QueryFailed,
+    TableStatus,
+    ephemeral_protector,
+    ingest_directory,
+)
 from tenure.data.schema import Catalog, Column, ColumnType, PiiKind, Table
 
 CATALOG = canonical_catalog()
@@ -49,8 +56,12 @@ def _quarantine(warehouse: DuckDBWarehouse, table: str = "transactions") -> list
     )
 
 
-def _ingest(warehouse: DuckDBWarehouse, directory: Path) -> IngestReport:
-    return ingest_directory(warehouse=warehouse, source_dir=directory)
+def _ingest(
+    warehouse: DuckDBWarehouse, directory: Path, protector: KeyedPiiProtector | None = None
+) -> IngestReport:
+    return ingest_directory(
+        warehouse=warehouse, source_dir=directory, protector=protector or ephemeral_protector()
+    )
 
 
 def test_loads_every_declared_table_with_its_declared_types(
@@ -146,7 +157,7 @@ def test_quarantines_later_copies_of_a_key_repeated_in_the_file(
     assert kept == [(2,)]
 
 
-def test_quarantines_lines_with_the_wrong_field_count_and_keeps_later_line_numbers(
+def test_quarantines_lines_with_the_wrong_field_count_sealed_and_keeps_later_line_numbers(
     warehouse: DuckDBWarehouse, tmp_path: Path
 ) -> None:
     rows: list[Sequence[str]] = [
@@ -160,7 +171,9 @@ def test_quarantines_lines_with_the_wrong_field_count_and_keeps_later_line_numbe
     ]
     write_csv(_parents(tmp_path) / "transactions.csv", TX.column_names, rows)
 
-    report = _ingest(warehouse, tmp_path).table("transactions")
+    protector = ephemeral_protector()
+
+    report = _ingest(warehouse, tmp_path, protector).table("transactions")
 
     assert (report.rows_in, report.loaded, report.quarantined) == (5, 2, 3)
     quarantined = _quarantine(warehouse)
@@ -171,7 +184,9 @@ def test_quarantines_lines_with_the_wrong_field_count_and_keeps_later_line_numbe
     ]
     assert "fewer fields than the header" in quarantined[0][2]
     assert "more fields than the header" in quarantined[1][2]
-    assert json.loads(quarantined[0][3]) == {"csv_line": "T-short,ACC1"}
+    sealed = json.loads(quarantined[0][3])["csv_line_sealed"]
+    assert "T-short" not in sealed
+    assert protector.open_line(sealed) == "T-short,ACC1"
 
 
 def test_applies_row_checks_across_columns(warehouse: DuckDBWarehouse, tmp_path: Path) -> None:
@@ -258,6 +273,9 @@ class _FailingWarehouse:
         self.transaction = inner.transaction
         self.table_counts = inner.table_counts
         self.fetch_all = inner.fetch_all
+        self.stream = inner.stream
+        self.register_text_function = inner.register_text_function
+        self.remove_function = inner.remove_function
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> int:
         if sql.startswith(self._fail_on):
@@ -281,7 +299,9 @@ def test_a_failure_midway_leaves_the_warehouse_as_it_was(
 
     failing = _FailingWarehouse(warehouse, 'INSERT INTO "transactions"')
     with pytest.raises(QueryFailed, match="injected"):
-        ingest_directory(warehouse=failing, source_dir=tmp_path / "day2")
+        ingest_directory(
+            warehouse=failing, source_dir=tmp_path / "day2", protector=ephemeral_protector()
+        )
 
     assert warehouse.table_counts() == counts
     assert counts["customers"] == 3
@@ -337,11 +357,12 @@ def test_reports_absent_tables_and_unknown_files(
 def test_parquet_loads_like_csv(warehouse: DuckDBWarehouse, tmp_path: Path) -> None:
     write_canonical_dir(tmp_path / "csv", rows=4, fmt="csv")
     write_canonical_dir(tmp_path / "pq", rows=4, fmt="parquet")
+    protector = ephemeral_protector()
     with DuckDBWarehouse.open(tmp_path / "other.duckdb") as other:
-        _ingest(other, tmp_path / "csv")
+        _ingest(other, tmp_path / "csv", protector)
         expected = other.fetch_all(_ALL_TRANSACTIONS)
 
-    report = _ingest(warehouse, tmp_path / "pq")
+    report = _ingest(warehouse, tmp_path / "pq", protector)
 
     assert report.loaded == 4 * len(CATALOG)
     assert report.quarantined == 0

@@ -12,7 +12,7 @@ from ingest_factories import write_csv
 from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.core.errors import ConfigurationError
 from tenure.data.catalog import canonical_catalog
-from tenure.data.ingest import ingest_directory, load_mapping, parse_mapping
+from tenure.data.ingest import ephemeral_protector, ingest_directory, load_mapping, parse_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mappings"
@@ -29,7 +29,10 @@ def test_example_bank_extract_loads_through_its_mapping(warehouse: DuckDBWarehou
     mapping = load_mapping(EXAMPLE / "example-bank.yaml", catalog=CATALOG)
 
     report = ingest_directory(
-        warehouse=warehouse, source_dir=EXAMPLE / "example-bank", mapping=mapping
+        warehouse=warehouse,
+        source_dir=EXAMPLE / "example-bank",
+        protector=ephemeral_protector(),
+        mapping=mapping,
     )
 
     assert [(t.table, t.rows_in, t.loaded, t.quarantined) for t in report.tables if t.rows_in] == [
@@ -122,7 +125,12 @@ def test_refuses_an_expression_that_reads_no_such_column_or_more_than_a_value(
     mapping = parse_mapping(_transactions_mapping(expression), catalog=CATALOG)
 
     with pytest.raises(ConfigurationError, match=message) as caught:
-        ingest_directory(warehouse=warehouse, source_dir=tmp_path, mapping=mapping)
+        ingest_directory(
+            warehouse=warehouse,
+            source_dir=tmp_path,
+            protector=ephemeral_protector(),
+            mapping=mapping,
+        )
 
     assert caught.value.field == "tables.transactions.expressions.amount_minor"
 
@@ -141,6 +149,7 @@ def test_an_expression_failing_on_a_row_names_the_key_not_the_value(
         ingest_directory(
             warehouse=warehouse,
             source_dir=tmp_path,
+            protector=ephemeral_protector(),
             mapping=parse_mapping(document, catalog=CATALOG),
         )
 

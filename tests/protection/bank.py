@@ -13,7 +13,7 @@ from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.core.clock import FixedClock
 from tenure.core.decision import CustomerValue
 from tenure.core.rules import NO_LISTS, ListLookup
-from tenure.data.ingest import ingest_directory
+from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
 from tenure.protection.engine import Engine, HardRule, RuleBook
 from tenure.protection.events import Event, EventKind
@@ -152,5 +152,7 @@ def build_bank(root: Path, *, customers: int, months: int, seed: int) -> Path:
     synthesize(SimulationConfig(customers=customers, months=months, seed=seed), root / "bank")
     path = root / "warehouse.duckdb"
     with DuckDBWarehouse.open(path) as warehouse:
-        ingest_directory(warehouse=warehouse, source_dir=root / "bank")
+        ingest_directory(
+            warehouse=warehouse, source_dir=root / "bank", protector=ephemeral_protector()
+        )
     return path

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from tenure.adapters.duckdb import DuckDBWarehouse
-from tenure.data.ingest import ingest_directory
+from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
 
 __all__ = [
@@ -43,7 +43,9 @@ def build_bank(
     synthesize(config, root / "bank")
     path = root / "warehouse.duckdb"
     with DuckDBWarehouse.open(path) as warehouse:
-        ingest_directory(warehouse=warehouse, source_dir=root / "bank")
+        ingest_directory(
+            warehouse=warehouse, source_dir=root / "bank", protector=ephemeral_protector()
+        )
     return path
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.core.errors import ValidationError
-from tenure.data.ingest import ingest_directory
+from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
 from tenure.retention.alerts import flow_alerts, format_money, ordinal, salary_alerts
 from tenure.retention.forecast import FlowForecaster, monthly_flows, monthly_flows_sql
@@ -269,7 +269,9 @@ def simulated_bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBW
     root = tmp_path_factory.mktemp("bank")
     synthesize(SimulationConfig(customers=500, months=8, seed=5), root / "files")
     with DuckDBWarehouse.open(root / "w.duckdb") as opened:
-        ingest_directory(warehouse=opened, source_dir=root / "files")
+        ingest_directory(
+            warehouse=opened, source_dir=root / "files", protector=ephemeral_protector()
+        )
         yield opened
 
 

@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.core.errors import ValidationError
-from tenure.data.ingest import ingest_directory
+from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
 from tenure.retention.features import compute_features
 from tenure.retention.margin import margin_value
@@ -145,7 +145,9 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.Ser
     root = tmp_path_factory.mktemp("segments")
     synthesize(SimulationConfig(customers=800, months=6, seed=5), root / "bank")
     with DuckDBWarehouse.open(root / "warehouse.duckdb") as warehouse:
-        ingest_directory(warehouse=warehouse, source_dir=root / "bank")
+        ingest_directory(
+            warehouse=warehouse, source_dir=root / "bank", protector=ephemeral_protector()
+        )
         features = compute_features(warehouse=warehouse, as_of=datetime(2025, 7, 1, tzinfo=UTC))
         accounts = pd.DataFrame(
             warehouse.fetch_all(

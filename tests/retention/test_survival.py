@@ -14,7 +14,7 @@ from lifelines.utils import concordance_index
 
 from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.core.errors import ValidationError
-from tenure.data.ingest import ingest_directory
+from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
 from tenure.retention.features import compute_features
 from tenure.retention.survival import (
@@ -288,7 +288,9 @@ def simulated_bank(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     synthesize(SimulationConfig(customers=2000, months=12, seed=1), root / "bank")
     as_of, end = datetime(2025, 5, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
     with DuckDBWarehouse.open(root / "warehouse.duckdb") as warehouse:
-        ingest_directory(warehouse=warehouse, source_dir=root / "bank")
+        ingest_directory(
+            warehouse=warehouse, source_dir=root / "bank", protector=ephemeral_protector()
+        )
         features = compute_features(warehouse=warehouse, as_of=as_of)
         rows = warehouse.fetch_all(
             "SELECT customer_id, churned_at FROM churn_labels WHERE definition = 'closure'"

@@ -23,7 +23,7 @@ from tenure.auth import service as auth
 from tenure.bootstrap import build_protection
 from tenure.core.clock import SystemClock
 from tenure.core.roles import Role
-from tenure.data.ingest import ingest_directory
+from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
 from tenure.protection.decision import event_to_json
 from tenure.protection.evaluation import split_replay
@@ -84,7 +84,9 @@ def prepare_bank(root: Path, *, customers: int) -> BenchBank:
     settings.ensure_dirs()
     synthesize(SimulationConfig(customers=customers, months=_MONTHS, seed=_SEED), root / "bank")
     with DuckDBWarehouse.open(settings.warehouse_path) as warehouse:
-        ingest_directory(warehouse=warehouse, source_dir=root / "bank")
+        ingest_directory(
+            warehouse=warehouse, source_dir=root / "bank", protector=ephemeral_protector()
+        )
         replay = replay_signals(warehouse)
         train, _, cut = split_replay(replay, 1)
         scorer = fit_scorer(train)

@@ -46,8 +46,11 @@ def demo(
 ) -> None:
     """Simulate a bank, load it into the warehouse, create an admin, and start the API.
 
-    Everything goes under TENURE_DATA_DIR (default ./tenure-data). Running it again reuses what is
-    there: the same seed gives the same files, and a load of files already loaded adds nothing.
+    Everything goes under TENURE_DATA_DIR (default ./tenure-data), including the key ring
+    (keys.json, created on the first run unless TENURE_KEYS is set) that protects the simulated
+    customers' personal data: the warehouse holds pseudonyms, the clear values sit encrypted in
+    the operational store. Running it again reuses what is there: the same seed gives the same
+    files, and a load of files already loaded adds nothing.
     """
     settings = load_settings()
     console = Console()

@@ -1,4 +1,8 @@
-"""``tenure ingest DIR``: validate and load a directory of bank extracts into the warehouse."""
+"""``tenure ingest DIR``: validate and load a directory of bank extracts into the warehouse.
+
+Personal data is pseudonymised on the way in and customers' identity sealed into the vault of
+the operational store, under the key ring (``TENURE_KEYS`` or the key file, created on first use).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from tenure.bootstrap import load_settings, open_warehouse
+from tenure.bootstrap import (
+    LoadedKeyRing,
+    load_key_ring,
+    load_settings,
+    open_pii_protector,
+    open_warehouse,
+)
 from tenure.core.errors import TenureError
 from tenure.data.catalog import canonical_catalog
 from tenure.data.ingest import IngestProgress, IngestReport, ingest_directory, load_mapping
@@ -38,12 +48,20 @@ def ingest(
     console = Console(stderr=as_json)
     try:
         parsed = load_mapping(mapping, catalog=canonical_catalog()) if mapping else None
+        keys = load_key_ring(settings, create=True)
+        if keys.created:
+            _announce_key_file(console, keys)
         with (
+            open_pii_protector(settings, keys.ring) as protector,
             open_warehouse(settings) as warehouse,
             _ProgressView(console, quiet=as_json) as view,
         ):
             report = ingest_directory(
-                warehouse=warehouse, source_dir=directory, mapping=parsed, progress=view
+                warehouse=warehouse,
+                source_dir=directory,
+                protector=protector,
+                mapping=parsed,
+                progress=view,
             )
     except TenureError as exc:
         console.print(f"[red]ingest failed[/red]: {exc.message}")
@@ -52,6 +70,15 @@ def ingest(
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:
         _render(console, report, settings.warehouse_path)
+
+
+def _announce_key_file(console: Console, keys: LoadedKeyRing) -> None:
+    console.print(
+        f"[yellow]created the key ring[/yellow] {keys.source} (mode 0600): it protects customers' "
+        "personal data. Back it up somewhere safe and apart from the data; without it the "
+        "identity vault cannot be read. See `tenure keys --help`.",
+        highlight=False,
+    )
 
 
 class _ProgressView:

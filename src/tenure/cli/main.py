@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from tenure.cli import audit, churn, demo, ingest, protection, retention, serve, synth, users
+from tenure.cli import (
+    audit,
+    churn,
+    demo,
+    ingest,
+    keys,
+    protection,
+    retention,
+    serve,
+    synth,
+    users,
+)
 from tenure.data.catalog import canonical_catalog
 from tenure.data.docs import render_data_model
 
@@ -30,6 +41,7 @@ churn.register(app)
 retention.register(app)
 protection.register(app)
 audit.register(app)
+keys.register(app)
 
 
 @docs_app.command("data-model")

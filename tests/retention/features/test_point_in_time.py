@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from tenure.adapters.duckdb import DuckDBWarehouse
-from tenure.data.ingest import ingest_directory
+from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
 from tenure.retention.features import compute_features
 
@@ -26,7 +26,9 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
     synthesize(SimulationConfig(customers=300, months=6, seed=11), root / "bank")
     path = root / "warehouse.duckdb"
     with DuckDBWarehouse.open(path) as warehouse:
-        ingest_directory(warehouse=warehouse, source_dir=root / "bank")
+        ingest_directory(
+            warehouse=warehouse, source_dir=root / "bank", protector=ephemeral_protector()
+        )
     return path
 
 

@@ -1,7 +1,8 @@
 """The DuckDB warehouse: one connection, the tables of the canonical catalogue, row counts.
 
 This is the only module that writes DuckDB DDL. Every table comes from the catalogue declaration
-(types from ``ColumnType.duckdb_type``, ``NOT NULL`` for required columns); the ingest bookkeeping
+(types from ``ColumnType.duckdb_type``, ``NOT NULL`` for required columns; a personal-data column
+is VARCHAR whatever its type, since it holds a pseudonym); the ingest bookkeeping
 tables (``quarantine``, ``_ingest_files``, ``_ingest_batches``) are declared here too. Primary and
 foreign keys are enforced by ingest validation rather than by DuckDB indexes, which would slow bulk
 loads and make every later update of a parent row fail.
@@ -19,10 +20,12 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+from duckdb.func import FunctionNullHandling, PythonUDFType
 
 from tenure.core.errors import StoreUnavailable
 from tenure.data.catalog import canonical_catalog
-from tenure.data.ingest.ports import QueryFailed
+from tenure.data.ingest.ports import QueryFailed, TextFunction
 from tenure.data.schema import Catalog, Table
 
 __all__ = ["DuckDBWarehouse", "system_tables_ddl", "table_ddl"]
@@ -56,7 +59,8 @@ def _quote(name: str) -> str:
 def table_ddl(table: Table) -> str:
     """``CREATE TABLE IF NOT EXISTS`` for one catalogue table."""
     columns = ", ".join(
-        f"{_quote(c.name)} {c.type.duckdb_type}{' NOT NULL' if c.required else ''}"
+        f"{_quote(c.name)} {'VARCHAR' if c.pii else c.type.duckdb_type}"
+        f"{' NOT NULL' if c.required else ''}"
         for c in table.columns
     )
     return f"CREATE TABLE IF NOT EXISTS {_quote(table.name)} ({columns})"
@@ -159,6 +163,58 @@ class DuckDBWarehouse:
         except duckdb.Error as exc:
             raise QueryFailed(str(exc)) from exc
         return len(frame)
+
+    def stream(
+        self, sql: str, params: Sequence[object] = (), *, batch_rows: int = 10_000
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Run one query and yield its rows in lists of up to ``batch_rows``.
+
+        Run nothing else on this warehouse until the iterator is exhausted: the connection
+        holds one result at a time.
+        """
+        try:
+            cursor = self._connection.execute(sql, list(params))
+            while rows := cursor.fetchmany(batch_rows):
+                yield rows
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            raise StoreUnavailable(f"warehouse I/O failed: {exc}") from exc
+        except duckdb.Error as exc:
+            raise QueryFailed(str(exc)) from exc
+
+    def register_text_function(self, name: str, function: TextFunction) -> None:
+        """Make ``name(VARCHAR) -> VARCHAR`` callable in SQL, until :meth:`remove_function`.
+
+        DuckDB hands the function over in Arrow batches of a few thousand rows; each batch is
+        dictionary-encoded so that ``function`` sees every distinct value once (a counterparty
+        repeated a thousand times costs one call), and NULL stays NULL without reaching it.
+        """
+
+        def on_batch(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+            if isinstance(values, pa.ChunkedArray):
+                values = values.combine_chunks()
+            encoded = values.dictionary_encode()
+            distinct = function(encoded.dictionary.to_pylist())
+            return pa.array(distinct, type=pa.string()).take(encoded.indices)
+
+        try:
+            self._connection.create_function(
+                name,
+                on_batch,
+                ["VARCHAR"],
+                "VARCHAR",
+                type=PythonUDFType.ARROW,
+                null_handling=FunctionNullHandling.SPECIAL,
+                side_effects=False,
+            )
+        except duckdb.Error as exc:
+            raise QueryFailed(f"cannot register the SQL function {name}: {exc}") from exc
+
+    def remove_function(self, name: str) -> None:
+        """Unregister a function :meth:`register_text_function` registered."""
+        try:
+            self._connection.remove_function(name)
+        except duckdb.Error as exc:
+            raise QueryFailed(f"cannot remove the SQL function {name}: {exc}") from exc
 
     def materialize(self, name: str, query: str) -> None:
         """Keep a query's result as a temporary scratch table (dropped with the session)."""

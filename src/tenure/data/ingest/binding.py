@@ -4,19 +4,24 @@ Every canonical column becomes a VARCHAR expression over the file's columns (emp
 missing), so that mapped and unmapped files go through the same validation. Expressions are parsed
 by the warehouse (``json_serialize_sql``), never evaluated in Python; one that reads a column the
 file does not have, or does more than compute a value, is refused before any row is read.
+
+The binding also says which of the file's columns feed a personal-data column (``source_pii``),
+so that a refused row's source record is quarantined with those pseudonymised, and which columns
+feed any column at all (``record_columns``): columns the mapping ignores are left out of the
+record, since nothing says what they hold.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tenure.core.errors import ConfigurationError, ValidationError
 from tenure.data.ingest.mapping import ColumnSource, TableMapping
 from tenure.data.ingest.ports import Warehouse
-from tenure.data.schema import Table
+from tenure.data.schema import PiiKind, Table
 
 __all__ = ["ColumnBinding", "bind_columns", "quote_ident"]
 
@@ -30,6 +35,8 @@ class ColumnBinding:
     values: dict[str, str]
     formats: dict[str, str]
     source_columns: tuple[str, ...]
+    record_columns: tuple[str, ...] = ()
+    source_pii: dict[str, PiiKind] = field(default_factory=dict)
 
 
 def quote_ident(name: str) -> str:
@@ -52,11 +59,16 @@ def bind_columns(
     used: set[str] = set()
     values: dict[str, str] = {}
     formats: dict[str, str] = {}
+    source_pii: dict[str, PiiKind] = {}
     for column in table.column_names:
         source = mapping.source_for(column)
         key = f"tables.{table.name}"
         sql, reads = _column_sql(column, source, available, warehouse, key, file_name)
         used |= reads
+        kind = table.column(column).pii
+        if kind is not None:
+            for name in sorted(reads):
+                source_pii.setdefault(name, kind)
         values[column] = _with_value_map(
             _as_text(sql, typed_source and not source.is_constant), source
         )
@@ -69,7 +81,8 @@ def bind_columns(
             + (" (map it or list it under ignore)" if mapping.columns else ""),
             field=extra[0],
         )
-    return ColumnBinding(values, formats, header)
+    record = tuple(name for name in header if name in used)
+    return ColumnBinding(values, formats, header, record, source_pii)
 
 
 def _column_sql(

@@ -5,6 +5,12 @@ skipped), its header bound to the canonical columns (through the mapping, if any
 set-based pass, its accepted rows inserted and its refused rows quarantined with a reason. The whole
 directory is one transaction: data, quarantine, the ``_ingest_files`` manifest and the
 ``_ingest_batches`` row commit together, or nothing does.
+
+Personal data goes through the ``protector`` (:mod:`tenure.data.ingest.protection`): its
+pseudonym and sealing functions are registered on the warehouse for the length of the load, and
+the accepted customers' clear identity is handed to its vault before the warehouse commits (so
+the vault holds every customer the warehouse does; a load that then fails leaves identities the
+next run writes again, under the same keys).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from tenure.core.errors import ConfigurationError, ValidationError
 from tenure.data.ingest.binding import ColumnBinding, bind_columns
 from tenure.data.ingest.mapping import IngestMapping
 from tenure.data.ingest.ports import QueryFailed, Warehouse
+from tenure.data.ingest.protection import IDENTITY_TABLE, PiiProtector, protection_functions
 from tenure.data.ingest.quarantine import (
     CODES_TABLE,
     REJECT_LINES_TABLE,
@@ -44,10 +51,12 @@ from tenure.data.ingest.validation import (
     CheckPlan,
     describe_sql,
     duplicates_sql,
+    identity_sql,
     load_sql,
     plan_checks,
     validate_sql,
 )
+from tenure.privacy.identity import IDENTITY_FIELDS, CustomerIdentity
 
 __all__ = ["ProgressCallback", "ingest_directory"]
 
@@ -55,6 +64,7 @@ ProgressCallback = Callable[[IngestProgress], None]
 _STEPS = ("hashing", "validating", "loading", "quarantining", "done")
 _EXAMPLES = 3
 _ROWS = f"temp.{CODES_TABLE}"
+_IDENTITY_ROWS = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +72,7 @@ class _Batch:
     batch_id: str
     at: str
     warehouse: Warehouse
+    protector: PiiProtector
     mapping: IngestMapping | None
     progress: ProgressCallback | None
 
@@ -75,18 +86,24 @@ def ingest_directory(
     *,
     warehouse: Warehouse,
     source_dir: Path,
+    protector: PiiProtector,
     mapping: IngestMapping | None = None,
     progress: ProgressCallback | None = None,
     clock: Clock | None = None,
     batch_id: str | None = None,
 ) -> IngestReport:
-    """Validate and load every canonical file in ``source_dir`` as one all-or-nothing batch."""
+    """Validate and load every canonical file in ``source_dir`` as one all-or-nothing batch,
+    personal data pseudonymised (and customers' identity vaulted) by ``protector``."""
     started = time.perf_counter()
     at = (clock or SystemClock()).now().isoformat()
     plan = discover_sources(source_dir, warehouse.catalog, mapping)
-    batch = _Batch(batch_id or uuid.uuid4().hex, at, warehouse, mapping, progress)
+    batch = _Batch(batch_id or uuid.uuid4().hex, at, warehouse, protector, mapping, progress)
     try:
-        with _plans_as_written(warehouse), warehouse.transaction():
+        with (
+            protection_functions(warehouse, protector),
+            _plans_as_written(warehouse),
+            warehouse.transaction(),
+        ):
             report = _ingest_batch(batch, plan, source_dir, started, clock or SystemClock())
     except _ExpressionFailed as failed:
         raise _explain_failure(batch, failed.source, failed.header) from failed.__cause__
@@ -160,6 +177,8 @@ def _ingest_file(batch: _Batch, source: SourceFile) -> TableReport:
     )
     checks = plan_checks(source.table, binding)
     report = _load_rows(batch, source, header, binding, checks)
+    if source.table.name == IDENTITY_TABLE and report.loaded:
+        _keep_identities(batch, source, header, binding)
     report = TableReport(
         report.table, report.status, report.source_file, report.rows_in, report.loaded,
         report.quarantined, report.examples, time.perf_counter() - started,
@@ -203,6 +222,24 @@ def _load_rows(
         quarantined=quarantined,
         examples=_examples(batch, source) if quarantined else (),
     )
+
+
+def _keep_identities(
+    batch: _Batch, source: SourceFile, header: tuple[str, ...], binding: ColumnBinding
+) -> None:
+    """Hand the accepted customers' clear identity to the vault, re-read from the file."""
+    table = source.table
+    (key,) = table.primary_key
+    sql = identity_sql(
+        table,
+        binding,
+        (key, *IDENTITY_FIELDS),
+        rows=_ROWS,
+        scan=scan_sql(source, header, store_rejects=False),
+        ordinal=_ordinal(source),
+    )
+    for rows in batch.warehouse.stream(sql, batch_rows=_IDENTITY_ROWS):
+        batch.protector.keep_identities([CustomerIdentity(*row) for row in rows])
 
 
 def _ordinal(source: SourceFile) -> str:

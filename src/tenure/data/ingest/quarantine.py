@@ -6,10 +6,17 @@ Lines the CSV reader could not split into the header's columns (wrong field coun
 bad encoding) come from DuckDB's ``reject_errors`` table. ``line`` is the line in the CSV file,
 counting the header as line 1 (a value with an embedded line break counts as one line), or the
 0-based row index in a Parquet file.
+
+No clear personal data is quarantined. ``raw_record`` holds a refused row's source record as JSON
+with every column that feeds a ``pii=`` column pseudonymised (columns the mapping ignores are left
+out); a line the reader could not split is kept sealed whole, ``{"csv_line_sealed": "q1:..."}``,
+since which of its pieces are personal data cannot be told (``KeyedPiiProtector.open_line`` opens
+it). Reasons name fields and rules, and quote values only of columns that are not personal data.
 """
 
 from __future__ import annotations
 
+from tenure.data.ingest.protection import SEAL_FUNCTION
 from tenure.data.ingest.sources import REJECTS_TABLE, SourceFile, SourceFormat, sql_literal
 from tenure.data.ingest.validation import CheckPlan
 
@@ -93,7 +100,8 @@ def quarantine_rejects_sql(source: SourceFile) -> str:
         f"SELECT ?, {sql_literal(source.table.name)}, {sql_literal(source.name)}, line, field, "
         f"coalesce(field || ': ', '') || CASE error_type {reasons} "
         f"ELSE lower(CAST(error_type AS VARCHAR)) END, "
-        f"CAST(to_json({{'csv_line': csv_line}}) AS VARCHAR), CAST(? AS TIMESTAMPTZ) "
+        f"CAST(to_json({{'csv_line_sealed': {SEAL_FUNCTION}(csv_line)}}) AS VARCHAR), "
+        "CAST(? AS TIMESTAMPTZ) "
         f"FROM (SELECT line, arg_min(column_name, column_idx) AS field, "
         f"arg_min(CAST(error_type AS VARCHAR), column_idx) AS error_type, "
         f"arg_min(csv_line, column_idx) AS csv_line FROM temp.{REJECTS_TABLE} GROUP BY line)"

@@ -11,6 +11,13 @@ The file is parsed once: :func:`validate_sql` keeps every row, typed, with its c
 table, from which :func:`load_sql` inserts the accepted rows. A repeated key needs every row first,
 so :func:`duplicates_sql` marks repeats afterwards (and :func:`describe_sql` re-reads the text of
 the few rows that failed nothing else).
+
+Personal data: checks read the clear values, but what the scratch table keeps (and the warehouse
+receives) for a ``pii=`` column is its pseudonym (``__p<i>``, from the function
+:func:`~tenure.data.ingest.protection.pii_function` names), and keys are matched against loaded
+rows on pseudonyms. A refused row's text values and source record are kept with personal data
+pseudonymised. :func:`identity_sql` re-reads the accepted rows' clear identity for the vault
+without storing it.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tenure.data.ingest.binding import ColumnBinding, quote_ident
+from tenure.data.ingest.protection import pii_function
 from tenure.data.schema import Column, ColumnType, Table
 
 __all__ = [
@@ -25,6 +33,7 @@ __all__ = [
     "CheckPlan",
     "describe_sql",
     "duplicates_sql",
+    "identity_sql",
     "load_sql",
     "plan_checks",
     "validate_sql",
@@ -223,18 +232,33 @@ def _join_on(left: str, right: str, columns: tuple[str, ...], right_names: tuple
     )
 
 
+def _stored(table: Table, name: str) -> str:
+    """The validated row's column as the warehouse stores it: the pseudonym of personal data."""
+    return f"__p{table.column_names.index(name)}" if table.column(name).pii else quote_ident(name)
+
+
+def _pseudonyms(table: Table) -> str:
+    """``, <function>(__v<i>) AS __p<i>`` for each personal-data column (empty when none)."""
+    return "".join(
+        f", {pii_function(column.pii)}(__v{i}) AS __p{i}"
+        for i, column in enumerate(table.columns)
+        if column.pii is not None
+    )
+
+
 def _lookups(table: Table, plan: CheckPlan) -> tuple[str, str, str]:
     """CTEs of existing and parent keys, the LEFT JOINs onto them, and the columns they add."""
     key = table.primary_key
     keys = ", ".join(quote_ident(k) for k in key)
     ctes = [f", e AS (SELECT DISTINCT {keys}, true AS __existing FROM {quote_ident(table.name)})"]
-    joins = [f"LEFT JOIN e ON {_join_on('c', 'e', key, key)}"]
+    on = " AND ".join(f"c.{_stored(table, k)} = e.{quote_ident(k)}" for k in key)
+    joins = [f"LEFT JOIN e ON {on}"]
     picked = ["e.__existing"]
     for i, (column, _) in enumerate(plan.foreign_keys):
         parent = quote_ident(column.referenced_table or "")
         ref = quote_ident(column.referenced_column or "")
         ctes.append(f", p{i} AS (SELECT DISTINCT {ref} AS __k, true AS __parent{i} FROM {parent})")
-        joins.append(f"LEFT JOIN p{i} ON c.{quote_ident(column.name)} = p{i}.__k")
+        joins.append(f"LEFT JOIN p{i} ON c.{_stored(table, column.name)} = p{i}.__k")
         picked.append(f"p{i}.__parent{i}")
     return "".join(ctes), " ".join(joins), ", ".join(picked)
 
@@ -242,17 +266,30 @@ def _lookups(table: Table, plan: CheckPlan) -> tuple[str, str, str]:
 def _source_sql(binding: ColumnBinding, *, scan: str, ordinal: str) -> str:
     """CTEs ``src`` (the file with its ordinal) and ``m`` (canonical text, source record)."""
     values = ", ".join(f"{sql} AS __v{i}" for i, sql in enumerate(binding.values.values()))
-    source = ", ".join(f"{quote_ident(h)} := {quote_ident(h)}" for h in binding.source_columns)
+    source = ", ".join(f"{quote_ident(h)} := {quote_ident(h)}" for h in binding.record_columns)
+    record = f"struct_pack({source})" if source else "NULL"
     return (
         f"WITH src AS (SELECT {ordinal} AS __ord, * FROM {scan}), "
-        f"m AS (SELECT __ord, {values}, struct_pack({source}) AS __src FROM src)"
+        f"m AS (SELECT __ord, {values}, {record} AS __src FROM src)"
     )
 
 
-def _described(table: Table) -> tuple[str, str]:
-    """SQL of a row's canonical text values (``__bad``) and its source record as JSON."""
-    bad = ", ".join(f"__v{i} := __v{i}" for i in range(len(table.columns)))
-    return f"struct_pack({bad})", "CAST(to_json(__src) AS VARCHAR)"
+def _described(table: Table, binding: ColumnBinding) -> tuple[str, str]:
+    """SQL of a row's canonical text values (``__bad``) and its source record as JSON, with
+    personal data pseudonymised in both."""
+    bad = ", ".join(
+        f"__v{i} := {pii_function(c.pii)}(__v{i})" if c.pii else f"__v{i} := __v{i}"
+        for i, c in enumerate(table.columns)
+    )
+    fields = []
+    for name in binding.record_columns:
+        value = f"struct_extract(__src, {_text(name)})"
+        kind = binding.source_pii.get(name)
+        if kind is not None:
+            value = f"{pii_function(kind)}(CAST({value} AS VARCHAR))"
+        fields.append(f"{quote_ident(name)} := {value}")
+    raw = f"CAST(to_json(struct_pack({', '.join(fields)})) AS VARCHAR)" if fields else "'{}'"
+    return f"struct_pack({bad})", raw
 
 
 def validate_sql(
@@ -267,14 +304,17 @@ def validate_sql(
     typed = ", ".join(
         f"{sql} AS {quote_ident(c)}" for sql, c in zip(casts, table.column_names, strict=True)
     )
-    columns = ", ".join(quote_ident(c) for c in table.column_names)
+    columns = ", ".join(
+        f"{_stored(table, c)} AS {quote_ident(c)}" if table.column(c).pii else quote_ident(c)
+        for c in table.column_names
+    )
     row_case = " ".join(f"WHEN {c.fails} THEN {c.code}" for c in plan.row_checks)
     later = " ".join(f"WHEN {c.fails} THEN {c.code}" for c in plan.all[len(plan.row_checks) + 1 :])
     lookups, joins, picked = _lookups(table, plan)
-    bad, raw = _described(table)
+    bad, raw = _described(table, binding)
     return (
         f"{_source_sql(binding, scan=scan, ordinal=ordinal)}, "
-        f"t AS (SELECT *, {typed} FROM m), "
+        f"t AS (SELECT *, {typed}{_pseudonyms(table)} FROM m), "
         f"c AS (SELECT *, CASE {row_case or 'WHEN false THEN 0'} ELSE 0 END AS __code FROM t)"
         f"{lookups}, j AS (SELECT c.*, {picked} FROM c {joins}), "
         f"f AS (SELECT *, CASE WHEN __code > 0 THEN __code {later} ELSE 0 END AS __final FROM j) "
@@ -307,13 +347,33 @@ def describe_sql(
     table: Table, binding: ColumnBinding, *, rows: str, scan: str, ordinal: str
 ) -> str:
     """``UPDATE`` of ``rows``: text values and source record of failing rows that lack them."""
-    bad, raw = _described(table)
+    bad, raw = _described(table, binding)
     wanted = f"SELECT __ord FROM {rows} WHERE __code > 0 AND __raw IS NULL"
     return (
         f"UPDATE {rows} AS r SET __bad = x.__bad, __raw = x.__raw FROM "
         f"({_source_sql(binding, scan=scan, ordinal=ordinal)} "
         f"SELECT __ord, {bad} AS __bad, {raw} AS __raw FROM m WHERE __ord IN ({wanted})) AS x "
         "WHERE r.__ord = x.__ord"
+    )
+
+
+def identity_sql(
+    table: Table,
+    binding: ColumnBinding,
+    columns: tuple[str, ...],
+    *,
+    rows: str,
+    scan: str,
+    ordinal: str,
+) -> str:
+    """The clear text of ``columns`` (NULL for one the table lacks) of the rows accepted into
+    ``rows``, re-read from the file: clear personal data is returned, never stored."""
+    picked = ", ".join(
+        f"__v{table.column_names.index(c)}" if c in table.column_names else "NULL" for c in columns
+    )
+    return (
+        f"{_source_sql(binding, scan=scan, ordinal=ordinal)} SELECT {picked} FROM m "
+        f"WHERE __ord IN (SELECT __ord FROM {rows} WHERE __code = 0)"
     )
 
 
