@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -163,3 +164,69 @@ def test_an_oversized_chunked_body_is_refused(
     )
     assert response.status_code == 413
     error_of(response.json(), "payload_too_large")
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "field"),
+    [
+        (b'{"event_id": "x"', "application/json", None),  # broken JSON
+        (b"event_id=x", "application/x-www-form-urlencoded", None),  # not JSON at all
+        (b"", "application/json", None),  # no body
+        (b"[1, 2]", "application/json", None),  # JSON, but not an object
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_refused_with_422(
+    client: Any,
+    channel: dict[str, str],
+    error_of: Callable[[object, str], dict[str, object]],
+    content: bytes,
+    content_type: str,
+    field: str | None,
+) -> None:
+    response = client.post(
+        "/v1/events/transfer", content=content, headers={**channel, "Content-Type": content_type}
+    )
+    assert response.status_code == 422
+    assert error_of(response.json(), "validation_error")["field"] == field
+
+
+def test_a_json_content_type_with_parameters_is_accepted(
+    client: Any, channel: dict[str, str]
+) -> None:
+    response = client.post(
+        "/v1/events/transfer",
+        content=json.dumps(transfer("t-charset")).encode(),
+        headers={**channel, "Content-Type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["event_id"] == "t-charset"
+
+
+def test_an_idempotency_key_longer_than_128_characters_is_refused(
+    client: Any, channel: dict[str, str], error_of: Callable[[object, str], dict[str, object]]
+) -> None:
+    headers = {**channel, "Idempotency-Key": "k" * 129}
+    response = client.post("/v1/events/transfer", json=transfer(), headers=headers)
+    assert response.status_code == 422
+    assert error_of(response.json(), "validation_error")["field"] == "Idempotency-Key"
+
+
+def test_a_signed_in_person_with_the_permission_may_ask_for_a_decision(
+    client: Any, admin_headers: dict[str, str]
+) -> None:
+    response = client.post("/v1/events/transfer", json=transfer("t-admin"), headers=admin_headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["outcome"] in OUTCOMES
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-API-Key": "tnr_nope_nope"}, {"Authorization": "Bearer not-a-token"}],
+    ids=["none", "bad-key", "bad-token"],
+)
+def test_without_valid_credentials_no_decision_is_made(
+    client: Any, settings: Settings, headers: dict[str, str]
+) -> None:
+    response = client.post("/v1/events/transfer", json=transfer("t-anon"), headers=headers)
+    assert response.status_code == 401
+    assert [row for row in logged(settings) if row[0] == "transfer:t-anon"] == []
