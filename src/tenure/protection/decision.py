@@ -63,9 +63,19 @@ class Decision:
     flags: frozenset[str] = frozenset()
     shadow: tuple[ShadowResult, ...] = ()
     replayed: bool = field(default=False, compare=False)
+    # to_json's answer, kept: the log and the response both need it, once per decision
+    _json: dict[str, Any] | None = field(default=None, init=False, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The decision as JSON values (the API response and the log payload)."""
+        """The decision as JSON values (the API response and the log payload); a fresh dict
+        each call, so a caller may add to it."""
+        cached = self._json
+        if cached is None:
+            cached = self._build_json()
+            object.__setattr__(self, "_json", cached)
+        return dict(cached)
+
+    def _build_json(self) -> dict[str, Any]:
         return {
             "decision_id": self.decision_id,
             "idempotency_key": self.idempotency_key,

@@ -171,6 +171,11 @@ class _FastLeaves:
         self._handle: ctypes.c_void_p | None = None
         self._out = np.zeros(booster.num_trees(), dtype=np.float64)
         self._out_len = ctypes.c_int64()
+        # the row is copied into a buffer of its own, so the pointers are made once, not per call
+        self._in = np.zeros(width, dtype=np.float64)
+        self._in_ptr = self._in.ctypes.data_as(ctypes.c_void_p)
+        self._out_ptr = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+        self._len_ref = ctypes.byref(self._out_len)
 
     def _init(self) -> ctypes.c_void_p:
         handle = ctypes.c_void_p()
@@ -191,15 +196,11 @@ class _FastLeaves:
 
     def __call__(self, row: FloatArray) -> np.ndarray:
         handle = self._handle or self._init()
-        data = np.ascontiguousarray(row, dtype=np.float64)
-        lgb_basic._safe_call(
-            _LIB.LGBM_BoosterPredictForMatSingleRowFast(
-                handle,
-                data.ctypes.data_as(ctypes.c_void_p),
-                ctypes.byref(self._out_len),
-                self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
-            )
-        )
+        self._in[:] = row
+        if _LIB.LGBM_BoosterPredictForMatSingleRowFast(
+            handle, self._in_ptr, self._len_ref, self._out_ptr
+        ):
+            lgb_basic._safe_call(-1)  # raises LightGBMError with the library's last message
         return self._out.astype(np.int64)
 
     def __getstate__(self) -> dict[str, object]:

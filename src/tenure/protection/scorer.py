@@ -160,14 +160,16 @@ class EventScorer:
         """Probability of fraud and the top reasons pushing it up."""
         row = self.vector(signals)
         scored = self.model.score_one(row)
-        order = np.argsort(-scored.contributions)[:_TOP]
+        # plain Python numbers from here: indexing numpy scalars one by one costs more
+        weights = scored.contributions.tolist()
+        top = np.argsort(-scored.contributions)[:_TOP].tolist()
         reasons = tuple(
             Contribution(
                 feature=SCORER_FEATURES[i],
-                weight=float(scored.contributions[i]),
-                text=describe(SCORER_FEATURES[i], row[i]),
+                weight=weights[i],
+                text=describe(SCORER_FEATURES[i], float(row[i])),
             )
-            for i in order
-            if scored.contributions[i] > 0
+            for i in top
+            if weights[i] > 0
         )
         return ModelScore(scored.probability, float(row[-1]), reasons)
