@@ -10,15 +10,21 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine as StoreEngine
 
 from tenure.adapters.duckdb import DuckDBWarehouse
+from tenure.adapters.duckdb.retention_schedule import DuckDBRetention
 from tenure.adapters.redis import RedisKeyedState
 from tenure.adapters.sql import create_store_engine, upgrade_to_head
+from tenure.adapters.sql.audit import SqlAuditLog
+from tenure.adapters.sql.consent import SqlConsentLedger
 from tenure.adapters.sql.decision_log import SqlDecisionLog
 from tenure.adapters.sql.identity import SqlIdentityVault
+from tenure.adapters.sql.retention_schedule import SqlRetention
 from tenure.adapters.sql.rulesets import SqlListRepository, SqlRuleSetRepository
+from tenure.adapters.sql.subject_requests import SqlSubjectRequestStore, StoreSubjectRecords
 from tenure.core.clock import Clock
 from tenure.core.decision import CustomerValue
 from tenure.core.errors import NotFound, StoreUnavailable
 from tenure.data.ingest.protection import KeyedPiiProtector
+from tenure.privacy.consent import ConsentService
 from tenure.privacy.keys import (
     KeyRing,
     KeyRingError,
@@ -26,6 +32,8 @@ from tenure.privacy.keys import (
     load_key_file,
     parse_key_ring,
 )
+from tenure.privacy.retention_schedule import RetentionStore, Store
+from tenure.privacy.subject_requests import DEFAULT_DUE_DAYS, SubjectRequestService
 from tenure.protection.engine import BLOCK_LISTS, Engine
 from tenure.protection.memory import MappingCustomerValues
 from tenure.protection.scorer import EventScorer
@@ -44,12 +52,15 @@ from tenure.settings import Settings
 __all__ = [
     "KEYS_ENV",
     "LoadedKeyRing",
+    "PrivacyServices",
     "build_protection",
     "load_fraud_scorer",
     "load_key_ring",
     "load_settings",
     "open_identity_vault",
     "open_pii_protector",
+    "open_privacy_services",
+    "open_retention_stores",
     "open_warehouse",
 ]
 
@@ -183,3 +194,77 @@ def build_protection(
     if rebuild and settings.protection_state == "memory":
         service.rebuild_state()
     return service
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyServices:
+    """The consent ledger and services and the data-subject requests, on one store engine;
+    every change they make is recorded in the hash-chained audit trail (``audit``)."""
+
+    settings: Settings
+    engine: StoreEngine
+    ledger: SqlConsentLedger
+    consents: ConsentService
+    requests: SubjectRequestService
+    audit: SqlAuditLog
+
+    def identity_vault(self) -> SqlIdentityVault:
+        """The identity vault under the configured key ring (``KeyRingError`` names the fix)."""
+        return SqlIdentityVault(self.engine, ring=load_key_ring(self.settings).ring)
+
+
+@contextmanager
+def open_privacy_services(
+    settings: Settings, *, clock: Clock, due_days: int = DEFAULT_DUE_DAYS
+) -> Iterator[PrivacyServices]:
+    """The privacy services on the operational store (migrated first); disposed afterwards.
+
+    The audit trail is written directly (each record committed before the call returns), so a
+    command's records are in the store when it exits.
+    """
+    upgrade_to_head(settings.operational_url)
+    engine = create_store_engine(settings.operational_url)
+    try:
+        audit = SqlAuditLog(engine)
+        ledger = SqlConsentLedger(engine)
+        consents = ConsentService(ledger, clock=clock, audit=audit)
+        requests = SubjectRequestService(
+            SqlSubjectRequestStore(engine),
+            consents=consents,
+            records=StoreSubjectRecords(engine, settings.warehouse_path),
+            audit=audit,
+            clock=clock,
+            due_days=due_days,
+        )
+        yield PrivacyServices(settings, engine, ledger, consents, requests, audit)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def open_retention_stores(
+    settings: Settings, *, dry_run: bool
+) -> Iterator[dict[Store, RetentionStore]]:
+    """The stores a retention run works on: the operational store (migrated first) and the
+    warehouse when its file exists (read-only for a dry run); both closed afterwards.
+
+    Warehouse changes are audited to the operational store's trail, committed before the
+    warehouse commits.
+    """
+    upgrade_to_head(settings.operational_url)
+    engine = create_store_engine(settings.operational_url)
+    stores: dict[Store, RetentionStore] = {Store.OPERATIONAL: SqlRetention(engine)}
+    warehouse: DuckDBWarehouse | None = None
+    try:
+        if settings.warehouse_path.exists():
+            warehouse = DuckDBWarehouse.open(
+                settings.warehouse_path,
+                memory_limit=settings.warehouse_memory_limit,
+                read_only=dry_run,
+            )
+            stores[Store.WAREHOUSE] = DuckDBRetention(warehouse, audit=SqlAuditLog(engine))
+        yield stores
+    finally:
+        if warehouse is not None:
+            warehouse.close()
+        engine.dispose()

@@ -15,7 +15,9 @@ from tenure.api.errors import RequestContextMiddleware, install_error_handlers
 from tenure.api.routes import (
     api_keys,
     auth,
+    consents,
     corporate,
+    customers,
     events,
     health,
     limits,
@@ -23,6 +25,7 @@ from tenure.api.routes import (
     retention,
     rulesets,
     stepup,
+    subject_requests,
     users,
     warehouse,
 )
@@ -93,7 +96,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # the event routes first: they carry the channels' traffic, and routes match in order
     routers = (events, auth, users, api_keys, warehouse, retention)
     protection_routers = (rulesets, protection_admin, stepup, limits, corporate)
-    for module in (*routers, *protection_routers):
+    privacy_routers = (customers, consents, subject_requests)
+    for module in (*routers, *protection_routers, *privacy_routers):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenure.core import errors
+from tenure.privacy.keys import KeyRingError
 
 __all__ = [
     "OrjsonResponse",
@@ -44,6 +45,8 @@ _STATUS_OF: dict[type[errors.TenureError], int] = {
     errors.PermissionDenied: 403,
     errors.ConfigurationError: 500,
     errors.StoreUnavailable: 503,
+    # No (readable) key ring: the server is not set up to read personal data yet.
+    KeyRingError: 503,
 }
 _CODE_OF_STATUS = {
     400: "bad_request",

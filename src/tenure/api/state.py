@@ -20,6 +20,7 @@ from tenure.adapters.sql import SqlUnitOfWorkFactory, create_store_engine
 from tenure.adapters.sql.audit import audit_trail_for
 from tenure.adapters.sql.corporate import SqlCorporateUnitOfWorkFactory
 from tenure.adapters.sql.decision_log import SqlDecisionLog
+from tenure.adapters.sql.identity import SqlIdentityVault
 from tenure.adapters.sql.limits import SqlLimitUnitOfWorkFactory
 from tenure.adapters.sql.rulesets import (
     SqlListRepository,
@@ -30,9 +31,10 @@ from tenure.adapters.sql.stepup import SecretCipher, SqlStepUpUnitOfWorkFactory
 from tenure.auth.model import Principal
 from tenure.auth.ports import UnitOfWork
 from tenure.auth.service import signing_secret
-from tenure.bootstrap import build_protection
+from tenure.bootstrap import build_protection, load_key_ring
 from tenure.core.clock import Clock
 from tenure.core.errors import Conflict, StoreUnavailable
+from tenure.privacy.keys import KeyRing
 from tenure.protection.corporate import AuditEntry, AuditSink, CorporateUnitOfWork
 from tenure.protection.limits import LimitUnitOfWork
 from tenure.protection.service import ProtectionService
@@ -128,6 +130,7 @@ class ApiState:
     _protection: ProtectionService | None = field(default=None, repr=False)
     _rebuilt_events: int | None = field(default=None, repr=False)
     _principals: dict[str, tuple[Principal, float]] = field(default_factory=dict, repr=False)
+    _vault: SqlIdentityVault | None = field(default=None, repr=False)
 
     def cached_principal(self, credential: str) -> Principal | None:
         """The principal a machine key was checked to be in the last ``KEY_CACHE_SECONDS``."""
@@ -184,7 +187,7 @@ class ApiState:
     def record_audit(
         self, *, actor: str, action: str, subject: str, details: Mapping[str, object]
     ) -> None:
-        """Record one protection administration step, stamped with the clock's time."""
+        """Record one administrative step (protection, privacy), stamped with the clock's time."""
         self.protection_audit.record(
             actor=actor, action=action, subject=subject, details=details, at=self.clock.now()
         )
@@ -208,6 +211,21 @@ class ApiState:
                         STEPUP_SECRET_NAME, uow=self.uow(), clock=self.clock
                     )
         return self._stepup_secret
+
+    def key_ring(self) -> KeyRing:
+        """The key ring protecting personal data (``TENURE_KEYS`` or the key file; never created
+        here: ``tenure keys init`` or the first ``tenure ingest`` makes one)."""
+        return self.identity_vault().ring
+
+    def identity_vault(self) -> SqlIdentityVault:
+        """The identity vault, opened under the key ring on first use (a missing ring raises
+        ``KeyRingError``, which names the fix)."""
+        if self._vault is None:
+            with self._lock:
+                if self._vault is None:
+                    ring = load_key_ring(self.settings).ring
+                    self._vault = SqlIdentityVault(self.engine, ring=ring, clock=self.clock)
+        return self._vault
 
     def stepup_uow(self) -> StepUpUnitOfWork:
         """A fresh, unopened step-up unit of work (TOTP secrets sealed under the step-up key)."""

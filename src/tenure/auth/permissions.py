@@ -32,6 +32,9 @@ class Permission(StrEnum):
     CORPORATE_MANAGE = "corporate:manage"
     COMPLAINTS_WORK = "complaints:work"
     PRIVACY_MANAGE = "privacy:manage"
+    PII_READ = "pii:read"
+    CONSENTS_READ = "consents:read"
+    CONSENTS_RECORD = "consents:record"
     AUDIT_READ = "audit:read"
     METRICS_READ = "metrics:read"
 
@@ -44,18 +47,26 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         Role.RETENTION_ANALYST: frozenset(
             {_P.WAREHOUSE_READ, _P.RETENTION_READ, _P.WORKLIST_READ, _P.CAMPAIGNS_MANAGE}
         ),
-        Role.RELATIONSHIP_MANAGER: frozenset({_P.WORKLIST_READ, _P.RETENTION_READ}),
+        Role.RELATIONSHIP_MANAGER: frozenset(
+            {_P.WORKLIST_READ, _P.RETENTION_READ, _P.CONSENTS_READ}
+        ),
         Role.MARKETING_MANAGER: frozenset(
-            {_P.WAREHOUSE_READ, _P.RETENTION_READ, _P.CAMPAIGNS_MANAGE}
+            {_P.WAREHOUSE_READ, _P.RETENTION_READ, _P.CAMPAIGNS_MANAGE, _P.CONSENTS_READ}
         ),
         Role.FRAUD_ANALYST: frozenset(
             {_P.WAREHOUSE_READ, _P.RULES_MANAGE, _P.CASES_WORK, _P.METRICS_READ}
         ),
         Role.CORPORATE_ADMIN: frozenset({_P.CORPORATE_MANAGE}),
-        Role.SERVICE_AGENT: frozenset({_P.COMPLAINTS_WORK}),
-        Role.PRIVACY_OFFICER: frozenset({_P.PRIVACY_MANAGE, _P.AUDIT_READ}),
+        Role.SERVICE_AGENT: frozenset(
+            {_P.COMPLAINTS_WORK, _P.PII_READ, _P.CONSENTS_READ, _P.CONSENTS_RECORD}
+        ),
+        Role.PRIVACY_OFFICER: frozenset(
+            {_P.PRIVACY_MANAGE, _P.AUDIT_READ, _P.PII_READ, _P.CONSENTS_READ, _P.CONSENTS_RECORD}
+        ),
         Role.PLATFORM_ENGINEER: frozenset({_P.WAREHOUSE_READ, _P.DATA_LOAD, _P.METRICS_READ}),
-        Role.SYSTEM: frozenset({_P.PROTECTION_DECIDE, _P.DATA_LOAD}),
+        Role.SYSTEM: frozenset(
+            {_P.PROTECTION_DECIDE, _P.DATA_LOAD, _P.CONSENTS_READ, _P.CONSENTS_RECORD}
+        ),
     }
 )
 

@@ -13,6 +13,7 @@ from tenure.cli import (
     demo,
     ingest,
     keys,
+    privacy,
     protection,
     retention,
     serve,
@@ -42,6 +43,7 @@ retention.register(app)
 protection.register(app)
 audit.register(app)
 keys.register(app)
+privacy.register(app)
 
 
 @docs_app.command("data-model")
