@@ -124,3 +124,44 @@ def test_a_corporate_step_recorded_inside_its_unit_of_work_reaches_the_trail(
     records = written(trail, 2)
     assert [r.action for r in records] == ["auth.login_succeeded", "corporate.mandate_published"]
     assert trail.verify().intact
+
+
+def test_users_and_api_keys_created_revoked_and_rotated_are_audited_without_secrets(
+    client: TestClient, uow_factory: SqlUnitOfWorkFactory, trail: SqlAuditLog
+) -> None:
+    root = service.create_user(
+        uow=uow_factory(), username="root", password=PASSWORD, roles=[Role.ADMIN]
+    )
+    admin = sign_in(client, "root")
+    made = client.post(
+        "/v1/users",
+        json={"username": "bob", "password": "a long enough pass 1", "roles": ["fraud_analyst"]},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    first = client.post("/v1/api-keys", json={"name": "core", "roles": ["system"]}, headers=admin)
+    second = client.post("/v1/api-keys", json={"name": "app", "roles": ["system"]}, headers=admin)
+    assert first.status_code == second.status_code == 201
+    first_id, second_id = first.json()["id"], second.json()["id"]
+    rotated = client.post(f"/v1/api-keys/{first_id}/rotate", headers=admin)
+    assert rotated.status_code == 201, rotated.text
+    assert client.delete(f"/v1/api-keys/{second_id}", headers=admin).status_code == 200
+
+    entries = [e for e in written(trail, 6) if e.action != "auth.login_succeeded"]
+    assert [(e.actor, e.action) for e in entries] == [
+        (root.id, "user.created"),
+        (root.id, "api_key.created"),
+        (root.id, "api_key.created"),
+        (root.id, "api_key.rotated"),
+        (root.id, "api_key.revoked"),
+    ]
+    assert entries[0].subject == f"user:{made.json()['id']}"
+    assert dict(entries[0].details) == {"username": "bob", "roles": ["fraud_analyst"]}
+    assert entries[3].subject == f"api_key:{rotated.json()['id']}"
+    assert dict(entries[3].details)["replaces"] == first_id
+    assert entries[4].subject == f"api_key:{second_id}"
+    written_text = " ".join(str(dict(e.details)) for e in entries)
+    for secret in (first.json()["key"], second.json()["key"], rotated.json()["key"]):
+        assert secret not in written_text
+    assert "a long enough pass 1" not in written_text
+    assert trail.verify().intact

@@ -8,11 +8,21 @@ from fastapi import APIRouter, status
 
 from tenure.api.dependencies import ApiKeysManager, State, UnitOfWorkDep
 from tenure.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ApiKeyRotated
+from tenure.api.state import ApiState
+from tenure.auth.model import ApiKey, Principal
 from tenure.auth.service import create_api_key, list_api_keys, revoke_api_key, rotate_api_key
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["api-keys"])
+
+
+def _audit(state: ApiState, principal: Principal, action: str, key: ApiKey, **more: str) -> None:
+    """Record a key's creation, revocation or rotation: its id, name and roles, never the key."""
+    details = {"name": key.name, "roles": sorted(r.value for r in key.roles), **more}
+    state.record_audit(
+        actor=principal.subject, action=action, subject=f"api_key:{key.id}", details=details
+    )
 
 
 @router.get("/v1/api-keys")
@@ -30,6 +40,7 @@ def post_api_key(
     key, plaintext = create_api_key(
         uow=uow, name=body.name, roles=body.roles, owner_id=owner, clock=state.clock
     )
+    _audit(state, principal, "api_key.created", key)
     return ApiKeyCreated(**ApiKeyOut.of(key).model_dump(), key=plaintext)
 
 
@@ -40,6 +51,7 @@ def delete_api_key(
     """Revoke a key; it stops working at once here, and within 30 s in other workers."""
     revoked = revoke_api_key(uow=uow, key_id=key_id, clock=state.clock)
     state.forget_principals()
+    _audit(state, principal, "api_key.revoked", revoked)
     return ApiKeyOut.of(revoked)
 
 
@@ -56,6 +68,7 @@ def post_rotation(
     new, plaintext, old = rotate_api_key(uow=uow, key_id=key_id, grace=grace, clock=state.clock)
     if grace <= timedelta(0):
         state.forget_principals()
+    _audit(state, principal, "api_key.rotated", new, replaces=old.id)
     return ApiKeyRotated(
         **ApiKeyOut.of(new).model_dump(), key=plaintext, replaces=ApiKeyOut.of(old)
     )

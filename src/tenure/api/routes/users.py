@@ -32,4 +32,10 @@ def post_user(
         display_name=body.display_name,
         clock=state.clock,
     )
+    state.record_audit(
+        actor=principal.subject,
+        action="user.created",
+        subject=f"user:{user.id}",
+        details={"username": user.username, "roles": sorted(r.value for r in user.roles)},
+    )
     return UserOut.of(user)
