@@ -14,6 +14,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from tenure.adapters.sql import create_store_engine
+from tenure.adapters.sql.audit import SqlAuditLog
 from tenure.adapters.sql.identity import SqlIdentityVault
 from tenure.cli.main import app
 from tenure.data.schema import PiiKind
@@ -123,6 +124,16 @@ def test_rotate_rewraps_every_key_keeps_data_readable_and_pseudonyms_unchanged(
     assert names_before[row["customer_id"]] == pseudonyms.pseudonym(PiiKind.NAME, row["full_name"])
     for material in _key_material(env / "keys.json"):
         assert material not in result.output
+    engine = create_store_engine(f"sqlite:///{env / 'operational.sqlite3'}")
+    try:
+        trail = SqlAuditLog(engine)
+        rotations = [e for e in trail.entries() if e.action == "keys.rotated"]
+        assert trail.verify().intact
+    finally:
+        engine.dispose()
+    assert [(e.subject, dict(e.details)) for e in rotations] == [
+        ("key_ring:v2", {"active_version": 2, "rewrapped": CUSTOMERS, "already_current": 0})
+    ]
 
 
 def test_rotate_with_retire_drops_versions_that_wrap_no_key_but_never_the_pinned_one(

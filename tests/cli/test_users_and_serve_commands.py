@@ -10,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from tenure.adapters.sql import SqlUnitOfWorkFactory, create_store_engine
+from tenure.adapters.sql.audit import SqlAuditLog
 from tenure.auth import service
 from tenure.cli import serve, users
 from tenure.settings import Settings
@@ -93,3 +94,27 @@ def test_serve_help_names_its_options(cli: typer.Typer) -> None:
     assert result.exit_code == 0
     for option in ("--host", "--port", "--workers"):
         assert option in result.output
+
+
+def test_users_and_keys_created_from_the_command_line_are_audited(
+    cli: typer.Typer, data_dir: Path
+) -> None:
+    runner = CliRunner()
+    made = runner.invoke(cli, ["users", "create", "ann", "--role", "admin", "--password", PASSWORD])
+    key = runner.invoke(cli, ["users", "api-key", "create", "core", "--role", "system"])
+    assert made.exit_code == key.exit_code == 0, made.output + key.output
+    engine = create_store_engine(Settings(data_dir=data_dir).operational_url)
+    try:
+        trail = SqlAuditLog(engine)
+        entries = list(trail.entries())
+        assert trail.verify().intact
+    finally:
+        engine.dispose()
+    assert [(e.action, e.actor.startswith("cli")) for e in entries] == [
+        ("user.created", True),
+        ("api_key.created", True),
+    ]
+    assert dict(entries[0].details) == {"username": "ann", "roles": ["admin"]}
+    plaintext = re.search(r"key \(shown once\): (\S+)", key.output)
+    assert plaintext is not None
+    assert plaintext.group(1) not in str(dict(entries[1].details))

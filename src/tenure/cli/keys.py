@@ -16,6 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from tenure.bootstrap import KEYS_ENV, load_key_ring, load_settings, open_identity_vault
+from tenure.cli.common import cli_actor
+from tenure.core.clock import SystemClock
 from tenure.core.errors import TenureError
 from tenure.privacy.identity import RewrapReport
 from tenure.privacy.keys import (
@@ -125,7 +127,30 @@ def _rewrap(
         report = vault.rewrap_all(
             ring, progress=lambda done, total: bar.update(task, completed=done, total=total)
         )
+        _audit_rotation(settings, ring, report)
         return report, vault.key_versions()
+
+
+def _audit_rotation(settings: Settings, ring: KeyRing, report: RewrapReport) -> None:
+    """Record the rotation in the audit trail: versions and counts, never key material."""
+    from tenure.adapters.sql import create_store_engine
+    from tenure.adapters.sql.audit import SqlAuditLog
+
+    engine = create_store_engine(settings.operational_url)
+    try:
+        SqlAuditLog(engine).record(
+            actor=cli_actor(),
+            action="keys.rotated",
+            subject=f"key_ring:v{ring.active}",
+            details={
+                "active_version": ring.active,
+                "rewrapped": report.rewrapped,
+                "already_current": report.current,
+            },
+            at=SystemClock().now(),
+        )
+    finally:
+        engine.dispose()
 
 
 def _retired(ring: KeyRing, wrapped: dict[int, int]) -> KeyRing:

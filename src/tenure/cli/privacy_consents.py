@@ -8,7 +8,6 @@ Exit codes: 0 done (``check``: contact allowed), 1 ``check``: not allowed, 2 cou
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import datetime
 from typing import Annotated
@@ -21,12 +20,13 @@ from rich.table import Table as RichTable
 from tenure.adapters.duckdb import DuckDBWarehouse
 from tenure.adapters.sql.consent import ConsentImportReport, import_warehouse_consents
 from tenure.bootstrap import PrivacyServices, load_settings, open_privacy_services
+from tenure.cli.common import cli_actor
 from tenure.core.clock import SystemClock
 from tenure.core.errors import NotFound, TenureError, ValidationError
 from tenure.privacy.consent import Channel, Purpose
 from tenure.privacy.subject_requests import consent_json
 
-__all__ = ["cli_actor", "fail", "register"]
+__all__ = ["fail", "register"]
 
 _EXIT_DENIED = 1
 _EXIT_ERROR = 2
@@ -65,16 +65,6 @@ _CHECK_EPILOG = (
     "  tenure privacy consents check C000123 --purpose marketing --channel email "
     "--at 2025-03-01T09:00:00+08:00"
 )
-
-
-def cli_actor(actor: str | None) -> str:
-    """Who the audit trail names: ``--actor``, else ``cli:<operating-system user>``."""
-    if actor:
-        return actor
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def fail(console: Console, error: TenureError) -> typer.Exit:

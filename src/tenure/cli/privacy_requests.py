@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from tenure.bootstrap import PrivacyServices, load_settings, open_privacy_services
-from tenure.cli.privacy_consents import cli_actor, fail
+from tenure.cli.common import cli_actor
+from tenure.cli.privacy_consents import fail
 from tenure.core.clock import SystemClock
 from tenure.core.errors import TenureError, ValidationError
 from tenure.privacy.identity import IDENTITY_FIELDS

@@ -7,7 +7,6 @@ Exit codes: 0 done, 2 could not run (a bad schedule file, a store that cannot be
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from tenure.cli.common import cli_actor
 from tenure.core.clock import SystemClock
 from tenure.core.errors import TenureError, ValidationError
 from tenure.privacy.retention_schedule import (
@@ -63,16 +63,6 @@ _RETENTION_EPILOG = (
     "  tenure privacy retention --dry-run --as-of 2025-12-31 --json\n\n"
     "  tenure privacy retention --schedule retention.yaml --actor dpo-monthly-run"
 )
-
-
-def _actor(actor: str | None) -> str:
-    """Who the audit trail names: ``--actor``, else ``cli:<operating-system user>``."""
-    if actor:
-        return actor
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _as_of(text: str | None) -> datetime:
@@ -210,7 +200,7 @@ def retention_command(
             _show(schedule, console, as_json=as_json)
             return
         moment = _as_of(as_of)
-        outcomes = _run(schedule, as_of=moment, actor=_actor(actor), dry_run=dry_run)
+        outcomes = _run(schedule, as_of=moment, actor=cli_actor(actor), dry_run=dry_run)
     except TenureError as error:
         where = f" ({error.field})" if error.field else ""
         Console(stderr=True).print(f"[red]error[/red]{where}: {error.message}", highlight=False)

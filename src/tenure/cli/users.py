@@ -6,15 +6,21 @@ made and printed once; ``--password`` exists for scripts but leaves the secret i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tenure.auth.ports import UnitOfWork
+from tenure.cli.common import cli_actor
+from tenure.core.clock import SystemClock
 from tenure.core.errors import TenureError
 from tenure.core.roles import Role
+
+if TYPE_CHECKING:
+    from tenure.adapters.sql.audit import SqlAuditLog
 
 __all__ = ["register"]
 
@@ -24,19 +30,37 @@ RolesOption = Annotated[
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Store:
+    """An unopened unit of work on the migrated store, and the audit trail beside it."""
+
+    uow: UnitOfWork
+    audit: SqlAuditLog
+
+    def record(self, action: str, subject: str, details: Mapping[str, object]) -> None:
+        """Record a step this command took, as ``cli:<operating-system user>``."""
+        at = SystemClock().now()
+        self.audit.record(actor=cli_actor(), action=action, subject=subject, details=details, at=at)
+
+
 @contextmanager
-def _store() -> Iterator[UnitOfWork]:
-    """An unopened unit of work on the migrated store; the engine is disposed afterwards."""
+def _store() -> Iterator[_Store]:
+    """The store (migrated first) for one command; the engine is disposed afterwards."""
     from tenure.adapters.sql import SqlUnitOfWorkFactory, create_store_engine, upgrade_to_head
+    from tenure.adapters.sql.audit import SqlAuditLog
     from tenure.bootstrap import load_settings
 
     settings = load_settings()
     upgrade_to_head(settings.operational_url)
     engine = create_store_engine(settings.operational_url)
     try:
-        yield SqlUnitOfWorkFactory(engine)()
+        yield _Store(SqlUnitOfWorkFactory(engine)(), SqlAuditLog(engine))
     finally:
         engine.dispose()
+
+
+def _roles(roles: Iterable[Role]) -> list[str]:
+    return sorted(role.value for role in roles)
 
 
 def _fail(error: TenureError) -> typer.Exit:
@@ -68,14 +92,16 @@ def create_user_command(
     elif password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        with _store() as uow:
+        with _store() as store:
             user = create_user(
-                uow=uow,
+                uow=store.uow,
                 username=username,
                 password=password,
                 roles=roles,
                 display_name=display_name,
             )
+            details = {"username": user.username, "roles": _roles(user.roles)}
+            store.record("user.created", f"user:{user.id}", details)
     except TenureError as error:
         raise _fail(error) from None
     typer.echo(f"created user {user.username} ({', '.join(sorted(user.roles))})")
@@ -88,8 +114,8 @@ def list_users_command() -> None:
     from tenure.auth.service import list_users
 
     try:
-        with _store() as uow:
-            users = list_users(uow=uow)
+        with _store() as store:
+            users = list_users(uow=store.uow)
     except TenureError as error:
         raise _fail(error) from None
     for user in users:
@@ -106,8 +132,10 @@ def create_api_key_command(
     from tenure.auth.service import create_api_key
 
     try:
-        with _store() as uow:
-            key, plaintext = create_api_key(uow=uow, name=name, roles=roles)
+        with _store() as store:
+            key, plaintext = create_api_key(uow=store.uow, name=name, roles=roles)
+            details = {"name": key.name, "roles": _roles(key.roles)}
+            store.record("api_key.created", f"api_key:{key.id}", details)
     except TenureError as error:
         raise _fail(error) from None
     typer.echo(f"created API key {key.id} ({', '.join(sorted(key.roles))})")
