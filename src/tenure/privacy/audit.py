@@ -45,7 +45,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from tenure.core.errors import ValidationError
@@ -55,10 +55,13 @@ __all__ = [
     "FORMAT_VERSION",
     "GENESIS_HASH",
     "Anchor",
+    "AuditEntry",
     "AuditRecord",
+    "AuditSink",
     "ChainBreak",
     "ChainHead",
     "ChainReport",
+    "InMemoryAuditSink",
     "canonical_details",
     "canonical_record",
     "chain_hash",
@@ -399,3 +402,52 @@ def verify_chain(
         if broken is not None:
             return ChainReport(walk.checked, walk.head, broken)
     return ChainReport(walk.checked, walk.head, walk.finish())
+
+
+class AuditSink(Protocol):
+    """Somewhere audit records go (the hash-chained trail, or a test list); it must not lose one
+    it accepted. Every service that audits takes one."""
+
+    def record(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject: str,
+        details: Mapping[str, object],
+        at: datetime,
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One recorded step."""
+
+    actor: str
+    action: str
+    subject: str
+    details: Mapping[str, object]
+    at: datetime
+
+
+class InMemoryAuditSink:
+    """Keeps every record in a list, in order (for tests)."""
+
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    def record(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject: str,
+        details: Mapping[str, object],
+        at: datetime,
+    ) -> None:
+        frozen = MappingProxyType(dict(details))
+        self.entries.append(AuditEntry(actor, action, subject, frozen, at))
+
+    def actions(self) -> list[str]:
+        """The recorded actions, in order."""
+        return [entry.action for entry in self.entries]

@@ -33,10 +33,10 @@ from typing import Protocol
 
 from tenure.core.clock import Clock
 from tenure.core.errors import ValidationError
+from tenure.privacy.audit import AuditSink
 
 __all__ = [
     "CANONICAL_STATUS",
-    "AuditRecorder",
     "Channel",
     "ConsentDecision",
     "ConsentEvent",
@@ -240,22 +240,6 @@ class MemoryConsentLedger:
         return len(self._events)
 
 
-class AuditRecorder(Protocol):
-    """Where a service records what it changed (the hash-chained trail, or a test list)."""
-
-    def record(
-        self,
-        *,
-        actor: str,
-        action: str,
-        subject: str,
-        details: Mapping[str, object],
-        at: datetime,
-    ) -> None:
-        """Record one step."""
-        ...
-
-
 def customer_subject(customer_id: str) -> str:
     """The audit subject naming a customer."""
     return f"customer:{customer_id}"
@@ -264,7 +248,7 @@ def customer_subject(customer_id: str) -> str:
 class ConsentService:
     """Checks and records consent; decisioning calls :meth:`may_contact` before any contact."""
 
-    def __init__(self, ledger: ConsentLedger, *, clock: Clock, audit: AuditRecorder) -> None:
+    def __init__(self, ledger: ConsentLedger, *, clock: Clock, audit: AuditSink) -> None:
         self.ledger = ledger
         self.clock = clock
         self.audit = audit

@@ -43,8 +43,8 @@ from typing import Any, Protocol
 
 from tenure.core.clock import Clock
 from tenure.core.errors import Conflict, ValidationError
+from tenure.privacy.audit import AuditSink
 from tenure.privacy.consent import (
-    AuditRecorder,
     ConsentEvent,
     ConsentService,
     ConsentSource,
@@ -382,7 +382,7 @@ class SubjectRequestService:
         *,
         consents: ConsentService,
         records: SubjectRecords,
-        audit: AuditRecorder,
+        audit: AuditSink,
         clock: Clock,
         due_days: int = DEFAULT_DUE_DAYS,
     ) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tenure.adapters.duckdb.warehouse import DuckDBWarehouse
+from tenure.privacy.audit import AuditSink
 from tenure.privacy.retention_schedule import (
     REDACTED,
     RetentionAction,
@@ -22,7 +23,6 @@ from tenure.privacy.retention_schedule import (
     audit_action,
     audit_details,
 )
-from tenure.protection.corporate import AuditSink
 
 __all__ = ["DuckDBRetention"]
 

@@ -40,7 +40,7 @@ CustomerId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN
 
 
 class StateAudit:
-    """The ``AuditRecorder`` port over ``ApiState.record_audit`` (stamped with the app's clock)."""
+    """The ``AuditSink`` port over ``ApiState.record_audit`` (stamped with the app's clock)."""
 
     def __init__(self, state: ApiState) -> None:
         self._state = state

@@ -1,4 +1,4 @@
-"""The audit trail every corporate step writes to, and an in-memory one for tests.
+"""How corporate steps are audited (the sink and its test double live in ``tenure.privacy.audit``).
 
 Actions are named ``corporate.<noun>_<past tense>`` (``corporate.payment_approved``); a refused
 request is recorded as ``corporate.<noun>_<verb>_refused`` with the error's code, field and
@@ -8,65 +8,15 @@ messages never contain any either). A hash-chained trail can stand behind the sa
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
-from types import MappingProxyType
-from typing import Protocol
 
 from tenure.core.errors import TenureError
+from tenure.privacy.audit import AuditEntry, AuditSink, InMemoryAuditSink
 from tenure.protection.corporate.model import Actor
 
 __all__ = ["AuditEntry", "AuditSink", "InMemoryAuditSink", "refusals_recorded"]
-
-
-class AuditSink(Protocol):
-    """Somewhere audit records go; it must not lose one it accepted."""
-
-    def record(
-        self,
-        *,
-        actor: str,
-        action: str,
-        subject: str,
-        details: Mapping[str, object],
-        at: datetime,
-    ) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One recorded step."""
-
-    actor: str
-    action: str
-    subject: str
-    details: Mapping[str, object]
-    at: datetime
-
-
-class InMemoryAuditSink:
-    """Keeps every record in a list, in order (for tests)."""
-
-    def __init__(self) -> None:
-        self.entries: list[AuditEntry] = []
-
-    def record(
-        self,
-        *,
-        actor: str,
-        action: str,
-        subject: str,
-        details: Mapping[str, object],
-        at: datetime,
-    ) -> None:
-        frozen = MappingProxyType(dict(details))
-        self.entries.append(AuditEntry(actor, action, subject, frozen, at))
-
-    def actions(self) -> list[str]:
-        """The recorded actions, in order."""
-        return [entry.action for entry in self.entries]
 
 
 @contextmanager
