@@ -1,11 +1,12 @@
-"""The protection store suites' backends: in memory, SQLite, and the real PostgreSQL."""
+"""The store suites' backends: in memory, SQLite, and the real PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tenure.adapters.sql import create_store_engine, upgrade_to_head
@@ -16,8 +17,13 @@ __all__ = ["BACKENDS", "open_store"]
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
-    """None in memory, else a migrated store emptied afterwards (PostgreSQL lives all session)."""
+def open_store(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    tables: Sequence[sa.Table] = PROTECTION_TABLES,
+) -> Iterator[Engine | None]:
+    """None in memory, else a migrated store whose ``tables`` are emptied afterwards (PostgreSQL
+    lives all session)."""
     if request.param == "memory":
         yield None
         return
@@ -29,6 +35,6 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
     engine = create_store_engine(url)
     yield engine
     with engine.begin() as connection:
-        for table in PROTECTION_TABLES:
+        for table in tables:
             connection.execute(table.delete())
     engine.dispose()

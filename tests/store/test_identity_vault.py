@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from protection_store import BACKENDS, open_store
 from sqlalchemy.engine import Engine
 
-from tenure.adapters.sql import create_store_engine, upgrade_to_head
 from tenure.adapters.sql.identity import CHUNK, CUSTOMER_IDENTITY, SqlIdentityVault
 from tenure.privacy.identity import (
     CustomerIdentity,
@@ -45,22 +45,9 @@ def sql_engine(engine: Engine) -> Iterator[Engine]:
     _empty(engine)
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
-    if request.param == "memory":
-        yield None
-        return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'operational.sqlite3'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    upgrade_to_head(url)
-    engine = create_store_engine(url)
-    try:
-        yield engine
-    finally:
-        _empty(engine)
-        engine.dispose()
+    yield from open_store(request, tmp_path, (CUSTOMER_IDENTITY,))
 
 
 @pytest.fixture
