@@ -58,6 +58,7 @@ __all__ = [
     "load_key_ring",
     "load_settings",
     "open_identity_vault",
+    "open_model_registry",
     "open_pii_protector",
     "open_privacy_services",
     "open_retention_stores",
@@ -267,4 +268,16 @@ def open_retention_stores(
     finally:
         if warehouse is not None:
             warehouse.close()
+        engine.dispose()
+
+
+@contextmanager
+def open_model_registry(settings: Settings, *, actor: str) -> Iterator[ModelRegistry]:
+    """The model registry with every version it saves recorded in the audit trail as ``actor``
+    (the operational store is migrated first and disposed afterwards)."""
+    upgrade_to_head(settings.operational_url)
+    engine = create_store_engine(settings.operational_url)
+    try:
+        yield ModelRegistry(settings.models_dir, audit=SqlAuditLog(engine), actor=actor)
+    finally:
         engine.dispose()

@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from tenure.adapters.duckdb import DuckDBWarehouse
+from tenure.adapters.sql import create_store_engine
+from tenure.adapters.sql.audit import SqlAuditLog
 from tenure.bootstrap import load_fraud_scorer
 from tenure.cli.main import app
 from tenure.core.clock import FixedClock
@@ -78,6 +80,13 @@ def test_train_registers_a_fraud_model_the_engine_loads(
     assert tuple(manifest["features"]) == SCORER_FEATURES
     assert manifest["training"]["fraud_events"] >= 10
     assert 0.5 < manifest["metrics"]["roc_auc"] <= 1.0
+    store = create_store_engine(Settings(data_dir=bank_dir).operational_url)
+    try:
+        registered = [e for e in SqlAuditLog(store).entries() if e.action == "model.registered"]
+    finally:
+        store.dispose()
+    assert [e.subject for e in registered] == ["model:fraud/v0001"]
+    assert registered[0].details["artefact_sha256"] == manifest["artefact_sha256"]
 
     scorer = load_fraud_scorer(Settings(data_dir=bank_dir))
     assert scorer is not None

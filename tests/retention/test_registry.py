@@ -10,6 +10,7 @@ import pytest
 
 from tenure.core.clock import FixedClock
 from tenure.core.errors import ConfigurationError, NotFound
+from tenure.privacy.audit import InMemoryAuditSink
 from tenure.retention.registry import (
     ARTEFACT_FILE,
     ModelManifest,
@@ -53,6 +54,26 @@ def test_versions_count_up_and_latest_loads_the_newest(registry: ModelRegistry) 
     assert latest.manifest.created_at == "2025-09-01T00:00:00+00:00"
     assert len(latest.manifest.artefact_sha256) == 64
     assert registry.load("churn", "v0001").model == {"weights": [1]}
+
+
+def test_each_saved_version_is_recorded_in_the_audit_trail(tmp_path: Path) -> None:
+    audit = InMemoryAuditSink()
+    at = datetime(2025, 9, 1, tzinfo=UTC)
+    registry = ModelRegistry(
+        tmp_path / "models", clock=FixedClock(at), audit=audit, actor="cli:ops"
+    )
+    first = registry.save(model={"weights": [1]}, manifest=_manifest())
+    second = registry.save(model={"weights": [2]}, manifest=_manifest(metrics={"roc_auc": 0.8}))
+
+    assert [(e.actor, e.action, e.subject, e.at) for e in audit.entries] == [
+        ("cli:ops", "model.registered", "model:churn/v0001", at),
+        ("cli:ops", "model.registered", "model:churn/v0002", at),
+    ]
+    assert dict(audit.entries[1].details) == {
+        "artefact_sha256": second.artefact_sha256,
+        "metrics": {"roc_auc": 0.8},
+    }
+    assert audit.entries[0].details["artefact_sha256"] == first.artefact_sha256
 
 
 def test_a_tampered_artefact_is_refused(registry: ModelRegistry) -> None:

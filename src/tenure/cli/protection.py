@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from tenure.bootstrap import load_settings, open_warehouse
+from tenure.bootstrap import load_settings, open_model_registry, open_warehouse
 from tenure.cli import protection_bench, protection_rules
+from tenure.cli.common import cli_actor
 from tenure.core.errors import TenureError
 from tenure.data.simulator.churn import WEIGHT_FRICTION
 from tenure.protection.evaluation import compare_policies
@@ -24,7 +25,6 @@ from tenure.protection.replay import ReplayFrame, replay_signals
 from tenure.protection.service import load_customer_values
 from tenure.protection.training import fit_scorer, register_scorer
 from tenure.retention.book_value import value_as_of
-from tenure.retention.registry import ModelRegistry
 
 __all__ = ["register"]
 
@@ -105,9 +105,8 @@ def train(
         with open_warehouse(settings) as warehouse:
             replay = replay_with_progress(warehouse, console, sample=sample)
         scorer = fit_scorer(replay, seed=seed)
-        trained = register_scorer(
-            registry=ModelRegistry(settings.models_dir), scorer=scorer, replay=replay, seed=seed
-        )
+        with open_model_registry(settings, actor=cli_actor()) as registry:
+            trained = register_scorer(registry=registry, scorer=scorer, replay=replay, seed=seed)
     except TenureError as exc:
         console.print(f"[red]training failed:[/red] {exc.message}")
         raise typer.Exit(2) from exc

@@ -19,8 +19,9 @@ from rich.progress import (
 )
 from rich.table import Table as RichTable
 
-from tenure.bootstrap import load_settings, open_warehouse
+from tenure.bootstrap import load_settings, open_model_registry, open_warehouse
 from tenure.cli import retention_report
+from tenure.cli.common import cli_actor
 from tenure.core.errors import TenureError
 from tenure.retention.churn import Progress as StepCallback
 from tenure.retention.churn_scoring import REASONS_LIMIT
@@ -135,9 +136,12 @@ def train(
             f"use one of {', '.join(CHURN_DEFINITIONS)}", param_hint="--definition"
         )
     settings = load_settings()
-    registry = ModelRegistry(settings.models_dir)
     try:
-        with open_warehouse(settings) as warehouse, _progress(console) as step:
+        with (
+            open_model_registry(settings, actor=cli_actor()) as registry,
+            open_warehouse(settings) as warehouse,
+            _progress(console) as step,
+        ):
             trained = train_retention_models(
                 warehouse=warehouse,
                 registry=registry,

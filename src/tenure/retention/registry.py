@@ -24,6 +24,7 @@ from typing import Any
 
 from tenure.core.clock import Clock, SystemClock
 from tenure.core.errors import ConfigurationError, NotFound, ValidationError
+from tenure.privacy.audit import AuditSink
 from tenure.retention.features import FEATURES, FeatureDefinition
 
 __all__ = [
@@ -125,9 +126,19 @@ def _sha256(path: Path) -> str:
 class ModelRegistry:
     """Versioned model artefacts under one root directory."""
 
-    def __init__(self, root: Path, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        clock: Clock | None = None,
+        audit: AuditSink | None = None,
+        actor: str = "system",
+    ) -> None:
         self.root = Path(root)
         self._clock = clock or SystemClock()
+        # every version saved is a model change: recorded (as ``actor``) when a trail is given
+        self._audit = audit
+        self._actor = actor
 
     def _model_dir(self, name: str) -> Path:
         if not _NAME.match(name):
@@ -164,6 +175,14 @@ class ModelRegistry:
         )
         text = json.dumps(final.to_json(), indent=2, sort_keys=True)
         (folder / MANIFEST_FILE).write_text(text, encoding="utf-8")
+        if self._audit is not None:
+            self._audit.record(
+                actor=self._actor,
+                action="model.registered",
+                subject=f"model:{final.name}/{version}",
+                details={"artefact_sha256": final.artefact_sha256, "metrics": dict(final.metrics)},
+                at=self._clock.now(),
+            )
         return final
 
     def manifest(self, name: str, version: str = "latest") -> ModelManifest:
