@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from protection_store import BACKENDS, open_store
 from sqlalchemy.engine import Engine
 
-from tenure.adapters.sql import Base, alembic_config
+from tenure.adapters.sql import Base, alembic_config, create_store_engine, upgrade_to_head
 from tenure.adapters.sql.decision_log import SqlDecisionLog
 from tenure.core.decision import ActionCost
 from tenure.core.errors import Conflict
@@ -205,3 +206,30 @@ def test_downgrade_drops_the_protection_tables_and_upgrade_restores_them(
         )
         command.upgrade(config, "head")
         assert "protection_decisions" in sa.inspect(connection).get_table_names()
+
+
+def test_the_write_ahead_log_starts_again_under_a_steady_stream_of_appends(
+    tmp_path: Path,
+) -> None:
+    # A checkpoint beside a writer that never pauses never copies the whole log, so without the
+    # held second pass SQLite never starts it again and it grows by every page of every commit.
+    path = tmp_path / "log.sqlite3"
+    upgrade_to_head(f"sqlite:///{path}")
+    store = create_store_engine(f"sqlite:///{path}")
+    log = SqlDecisionLog(store, checkpoint_seconds=0.02)
+    try:
+        started = time.monotonic()
+        appended = 0
+        while time.monotonic() - started < 1.5:  # about 75 checkpoint rounds
+            event = make_event(f"e{appended}", customer_id=f"c{appended % 97}")
+            log.append(make_decision(f"transfer:e{appended}", event=event))
+            appended += 1
+        wal = path.with_name(path.name + "-wal").stat().st_size
+        with store.connect() as connection:
+            page = int(connection.exec_driver_sql("PRAGMA page_size").scalar_one())
+    finally:
+        log.close()
+        store.dispose()
+    # every append rewrites several pages (five or so); a log that never starts again holds them
+    # all, one that does holds a few rounds' worth
+    assert wal < appended * page, (wal, appended)

@@ -12,6 +12,14 @@ checkpoint that copies it into the database file, and syncs it, is what costs mi
 writer therefore turns automatic checkpoints off and a background thread checkpoints every
 ``checkpoint_seconds`` instead, so no decision waits behind one. A crash loses nothing: the
 write-ahead log is the durable record until it is checkpointed.
+
+A checkpoint that runs beside a busy writer never catches up with it: frames are appended while
+it copies, so the write-ahead log is never wholly copied, SQLite never starts it again from the
+beginning, and it grows by every page every commit touches (about 30 KB a decision: gigabytes
+an hour at a few hundred decisions a second). Each round therefore copies the bulk beside the
+writer, then holds appends for a second, short pass over what came in meanwhile (a millisecond
+or so, once a round); the next commit starts the log again from its first frame, and
+``journal_size_limit`` gives the space back.
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ __all__ = ["ALERTING_OUTCOMES", "Alert", "SqlDecisionLog"]
 # Outcomes that stop the customer until someone looks: each opens an alert.
 ALERTING_OUTCOMES = frozenset({Outcome.HOLD, Outcome.DECLINE})
 _STREAM_BATCH = 1_000
+# what a write-ahead log keeps on disk once it starts again (the rest is truncated)
+_WAL_KEEP_BYTES = 64 * 1024 * 1024
 _log = logging.getLogger(__name__)
 
 
@@ -85,33 +95,44 @@ class _Insert:
 class _Writer:
     """One open driver connection that appends; on SQLite, checkpoints in the background."""
 
-    def __init__(self, engine: Engine, checkpoint_seconds: float) -> None:
+    def __init__(self, engine: Engine, checkpoint_seconds: float, appends: threading.Lock) -> None:
         self.connection = engine.raw_connection()
         self.cursor = self.connection.cursor()
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
         if engine.dialect.name == "sqlite" and checkpoint_seconds > 0:
             self.cursor.execute("PRAGMA wal_autocheckpoint=0")
+            self.cursor.execute(f"PRAGMA journal_size_limit={_WAL_KEEP_BYTES}")
             self._checkpointer = threading.Thread(
-                target=self._checkpoint, args=(engine, checkpoint_seconds),
+                target=self._checkpoint, args=(engine, checkpoint_seconds, appends),
                 name="decision-log-checkpoint", daemon=True,
             )  # fmt: skip
             self._checkpointer.start()
 
-    def _checkpoint(self, engine: Engine, every: float) -> None:
+    def _checkpoint(self, engine: Engine, every: float, appends: threading.Lock) -> None:
         connection = engine.raw_connection()
         try:
             while not self._stop.wait(every):
                 try:
-                    cursor = connection.cursor()
-                    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                    cursor.fetchall()
-                    cursor.close()
+                    _checkpoint_pass(connection)  # the bulk, beside the writer
+                    if not self._hold(appends):
+                        return
+                    try:  # the rest, with appends held: the log is then wholly copied
+                        _checkpoint_pass(connection)
+                    finally:
+                        appends.release()
                 except engine.dialect.loaded_dbapi.Error:
                     # the next round tries again; meanwhile the write-ahead log just grows
                     _log.warning("decision log checkpoint failed; retrying", exc_info=True)
         finally:
             connection.close()
+
+    def _hold(self, appends: threading.Lock) -> bool:
+        """Take the append lock; False once the writer is closed (its closer may hold the lock)."""
+        while not appends.acquire(timeout=0.05):
+            if self._stop.is_set():
+                return False
+        return True
 
     def close(self) -> None:
         self._stop.set()
@@ -121,6 +142,15 @@ class _Writer:
             self.cursor.close()
         finally:
             self.connection.close()
+
+
+def _checkpoint_pass(connection: Any) -> None:
+    cursor = connection.cursor()
+    try:
+        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _close_all(writers: list[_Writer]) -> None:
@@ -227,7 +257,7 @@ class SqlDecisionLog:
     def _writer(self) -> _Writer:
         if not self._writers:
             with translate_errors():
-                self._writers.append(_Writer(self._engine, self._checkpoint_seconds))
+                self._writers.append(_Writer(self._engine, self._checkpoint_seconds, self._lock))
         return self._writers[0]
 
     def _reset(self, writer: _Writer, *, keep: bool) -> None:
