@@ -41,6 +41,16 @@ STREAMS = ("login", "login_failed", "transfer", "card_payment", "payee_add", "pr
 _MONEY_STREAMS = ("transfer", "card_payment")
 _WINDOWS = tuple(w.value for w in Window)
 _KINDS = tuple(EventKind)
+# the customer's window aggregates, named once: (stream, names in Window order)
+_COUNT_NAMES = tuple(
+    (stream, tuple(f"customer.{stream}.count_{window}" for window in _WINDOWS))
+    for stream in STREAMS
+)
+_SUM_NAMES = tuple(
+    (stream, tuple(f"customer.{stream}.sum_{window}" for window in _WINDOWS))
+    for stream in _MONEY_STREAMS
+)
+_NO_WINDOWS = (0,) * len(_WINDOWS)
 _CHANNELS = ("mobile", "web", "branch", "atm", "pos", "phone", "api", "batch")
 # profile fields a fraudster changes to take an account over (contact points, devices, payees)
 _TAKEOVER_FIELDS = frozenset({"phone", "email", "device_binding", "payee_details", "password"})
@@ -220,12 +230,14 @@ def _customer_part(event: Event, view: EntityView, out: Signals) -> None:
     out["customer.seconds_since_last"] = (
         math.nan if view.last_seen is None else max(at - view.last_seen, 0.0)
     )
-    for stream in STREAMS:
-        for window in _WINDOWS:
-            out[f"customer.{stream}.count_{window}"] = float(view.count(stream, window))
-    for stream in _MONEY_STREAMS:
-        for window in _WINDOWS:
-            out[f"customer.{stream}.sum_{window}"] = float(view.sum(stream, window))
+    # the views hold each stream's four windows in ``Window`` order, as the names below are
+    counts, sums = view.counts, view.sums
+    for stream, names in _COUNT_NAMES:
+        for name, count in zip(names, counts.get(stream, _NO_WINDOWS), strict=True):
+            out[name] = float(count)
+    for stream, names in _SUM_NAMES:
+        for name, total in zip(names, sums.get(stream, _NO_WINDOWS), strict=True):
+            out[name] = float(total)
     for kind, name in (("device", "devices"), ("ip", "ips"), ("payee", "payees")):
         out[f"customer.distinct_{name}_30d"] = float(view.distinct(kind))
     profile = view.amount(stream_of(event))
@@ -285,9 +297,8 @@ def compute_signals(
     """
     out: Signals = {}
     _event_part(event, out)
-    by_role: dict[str, EntityView] = {}
-    for (role, _, _), view in zip(_entities(event), views, strict=True):
-        by_role[role] = view
+    # each view's entity key is "<role>:<id>" (see _entities)
+    by_role = {view.entity.partition(":")[0]: view for view in views}
     _customer_part(event, by_role["customer"], out)
     for role in ("device", "ip", "payee", "account"):
         _linked_part(role, by_role.get(role), out)
