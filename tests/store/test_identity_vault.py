@@ -10,7 +10,12 @@ import sqlalchemy as sa
 from protection_store import BACKENDS, open_store
 from sqlalchemy.engine import Engine
 
-from tenure.adapters.sql.identity import CHUNK, CUSTOMER_IDENTITY, SqlIdentityVault
+from tenure.adapters.sql.identity import (
+    CHUNK,
+    CUSTOMER_IDENTITY,
+    SqlIdentityVault,
+    SqlVaultMembership,
+)
 from tenure.privacy.identity import (
     CustomerIdentity,
     IdentityNotFound,
@@ -196,3 +201,23 @@ def test_a_ciphertext_copied_onto_another_customer_does_not_open(
 
     with pytest.raises(DecryptionFailed):
         vault.reveal("C2")
+
+
+def test_membership_tells_held_erased_and_unknown_customers_apart_without_a_key(
+    sql_engine: Engine, ring: KeyRing
+) -> None:
+    membership = SqlVaultMembership(sql_engine)
+    assert not membership.holds_anyone()
+    vault = SqlIdentityVault(sql_engine, ring=ring)
+    vault.upsert([ANN, BOB])
+    vault.erase("C2")
+    membership.require("C1")  # held: nothing raised
+    with pytest.raises(IdentityNotFound) as erased:
+        membership.require("C2")
+    assert erased.value.erased
+    with pytest.raises(IdentityNotFound) as unknown:
+        membership.require("C9")
+    assert not unknown.value.erased
+    assert membership.holds_anyone()
+    vault.erase("C1")
+    assert not membership.holds_anyone()  # tombstones hold nobody

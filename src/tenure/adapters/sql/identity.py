@@ -44,7 +44,7 @@ from tenure.privacy.identity import (
 )
 from tenure.privacy.keys import KeyRing
 
-__all__ = ["CHUNK", "CUSTOMER_IDENTITY", "SqlIdentityVault"]
+__all__ = ["CHUNK", "CUSTOMER_IDENTITY", "SqlIdentityVault", "SqlVaultMembership"]
 
 CHUNK = 10_000
 
@@ -74,6 +74,33 @@ def _chunks(items: Iterable[CustomerIdentity]) -> Iterator[list[CustomerIdentity
 
 def _sealed(row: sa.Row[Any]) -> SealedIdentity:
     return SealedIdentity(**{name: getattr(row, name) for name in ("customer_id", *_SEALED)})
+
+
+class SqlVaultMembership:
+    """Whom the vault holds, told without any key (a server without a key ring can still say
+    that a customer is unknown or erased, and that an empty vault has nothing to search)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def require(self, customer_id: str) -> None:
+        """Nothing if the vault holds the customer; ``IdentityNotFound`` (erased or not) else."""
+        with translate_errors(), self._engine.connect() as connection:
+            row = connection.execute(
+                sa.select(_T.c.wrapped_key).where(_T.c.customer_id == customer_id)
+            ).first()
+        if row is None:
+            raise IdentityNotFound(customer_id, erased=False)
+        if row.wrapped_key is None:
+            raise IdentityNotFound(customer_id, erased=True)
+
+    def holds_anyone(self) -> bool:
+        """Whether the vault holds any identity (tombstones left out)."""
+        with translate_errors(), self._engine.connect() as connection:
+            held = connection.execute(
+                sa.select(_T.c.customer_id).where(_T.c.wrapped_key.is_not(None)).limit(1)
+            ).first()
+        return held is not None
 
 
 class SqlIdentityVault:

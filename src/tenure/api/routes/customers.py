@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query
 
-from tenure.adapters.sql.engine import translate_errors
-from tenure.adapters.sql.identity import CUSTOMER_IDENTITY, SqlIdentityVault
+from tenure.adapters.sql.identity import SqlIdentityVault, SqlVaultMembership
 from tenure.api.customer_schemas import (
     MAX_MATCHES,
     CustomerIdentityOut,
@@ -68,19 +66,6 @@ def _vault(state: ApiState) -> SqlIdentityVault:
         raise StoreUnavailable(_NO_KEY_RING, field="keys") from exc
 
 
-def _ensure_held(state: ApiState, customer_id: str) -> None:
-    """``IdentityNotFound`` unless the vault holds this customer (needs no key to tell)."""
-    table = CUSTOMER_IDENTITY
-    with translate_errors(), state.engine.connect() as connection:
-        row = connection.execute(
-            sa.select(table.c.wrapped_key).where(table.c.customer_id == customer_id)
-        ).first()
-    if row is None:
-        raise IdentityNotFound(customer_id, erased=False)
-    if row.wrapped_key is None:
-        raise IdentityNotFound(customer_id, erased=True)
-
-
 @router.get("/{customer_id}/identity")
 def customer_identity(
     customer_id: CustomerId,
@@ -94,7 +79,7 @@ def customer_identity(
     the view is written to the audit trail (who, which customer, the fields shown, the reason).
     ``reveal`` without ``pii:read`` is 403. An unknown or erased customer is 404.
     """
-    _ensure_held(state, customer_id)
+    SqlVaultMembership(state.engine).require(customer_id)
     record = _vault(state).reveal(customer_id)
     shown = disclose(
         record,
@@ -108,16 +93,6 @@ def customer_identity(
     return CustomerIdentityOut.model_validate(
         {"customer_id": customer_id, "masked": shown.masked, **shown.values}
     )
-
-
-def _holds_anyone(state: ApiState) -> bool:
-    """Whether the vault holds any identity (an empty one needs no key to search)."""
-    table = CUSTOMER_IDENTITY
-    with translate_errors(), state.engine.connect() as connection:
-        held = connection.execute(
-            sa.select(table.c.customer_id).where(table.c.wrapped_key.is_not(None)).limit(1)
-        ).first()
-    return held is not None
 
 
 def _find(state: ApiState, body: CustomerLookupIn) -> tuple[str, ...]:
@@ -147,7 +122,7 @@ def lookup_customers(
     The identifier goes in the body, never the URL. The search is audited with the kind of
     identifier and the customers found, never the value searched.
     """
-    found = _find(state, body) if _holds_anyone(state) else ()
+    found = _find(state, body) if SqlVaultMembership(state.engine).holds_anyone() else ()
     state.record_audit(
         actor=principal.subject,
         action=LOOKUP_ACTION,
