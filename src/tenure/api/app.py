@@ -91,10 +91,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.behind_tls)
+    # The event routes first and at the top level: they carry the channels' traffic, routes
+    # match in order, and every level of nested routers is walked again for each request.
+    app.include_router(events.router, responses=_ERRORS)
     app.include_router(health.router)
     v1 = APIRouter(responses=_ERRORS)
-    # the event routes first: they carry the channels' traffic, and routes match in order
-    routers = (events, auth, users, api_keys, warehouse, retention)
+    routers = (auth, users, api_keys, warehouse, retention)
     protection_routers = (rulesets, protection_admin, stepup, limits, corporate)
     privacy_routers = (customers, consents, subject_requests)
     for module in (*routers, *protection_routers, *privacy_routers):
