@@ -1,13 +1,21 @@
-"""An API on a fresh SQLite store with a fixed clock, and callers with different credentials."""
+"""An API on a fresh store with a fixed clock, and callers with different credentials.
+
+The store is a SQLite file under the test's data directory. A module marked
+``pytest.mark.store_backends`` runs each of its tests that use the store twice, on SQLite and on
+PostgreSQL (``[sqlite]`` and ``[postgresql]`` in the test id; the latter marked ``postgres``); each
+PostgreSQL test gets a database of its own, created empty and dropped afterwards.
+"""
 
 from __future__ import annotations
 
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from pydantic import SecretStr
 from starlette.exceptions import StarletteDeprecationWarning
@@ -26,6 +34,75 @@ with warnings.catch_warnings():
 
 PASSWORD = "correct horse battery"
 Headers = dict[str, str]
+STORE_BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "store_backends: run the module's store-backed API tests on SQLite and on PostgreSQL",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise ``store_backend`` for tests marked ``store_backends`` that use the store."""
+    if (
+        metafunc.definition.get_closest_marker("store_backends") is not None
+        and "store_backend" in metafunc.fixturenames
+    ):
+        metafunc.parametrize("store_backend", STORE_BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """``"sqlite"``, or the backend a ``store_backends`` module's parametrisation chose."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres_store_template(postgres_url: str) -> Iterator[str]:
+    """A migrated, empty PostgreSQL database that each test's database is copied from (copying
+    is faster than migrating); dropped at the end of the session. ``postgres_url`` skips on a
+    laptop, or fails under CI=true, when PostgreSQL is down."""
+    name = f"tenure_api_template_{uuid.uuid4().hex[:12]}"
+    _admin(postgres_url, f'CREATE DATABASE "{name}"')
+    try:
+        upgrade_to_head(_database_url(postgres_url, name))
+        yield name
+    finally:
+        _admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(store_backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None on SQLite (the store is a file under ``data_dir``); else a PostgreSQL database of
+    this test's own, migrated and empty, dropped afterwards."""
+    if store_backend == "sqlite":
+        yield None
+        return
+    assert store_backend == "postgresql", store_backend
+    postgres_url = str(request.getfixturevalue("postgres_url"))
+    template = str(request.getfixturevalue("postgres_store_template"))
+    name = f"tenure_api_{uuid.uuid4().hex[:12]}"
+    _admin(postgres_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _database_url(postgres_url, name)
+    finally:
+        _admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(postgres_url: str, statement: str) -> None:
+    """Run ``statement`` (CREATE or DROP DATABASE) from the session's database."""
+    engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def _database_url(postgres_url: str, name: str) -> str:
+    return sa.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -34,8 +111,10 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def settings(data_dir: Path) -> Settings:
-    settings = Settings(data_dir=data_dir, jwt_secret=SecretStr("test-secret-" * 4))
+def settings(data_dir: Path, database_url: str | None) -> Settings:
+    settings = Settings(
+        data_dir=data_dir, database_url=database_url, jwt_secret=SecretStr("test-secret-" * 4)
+    )
     upgrade_to_head(settings.operational_url)
     return settings
 

@@ -18,6 +18,8 @@ from tenure.settings import Settings
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
+pytestmark = pytest.mark.store_backends  # on SQLite and on PostgreSQL
+
 PASSWORD = "correct horse battery"
 Headers = dict[str, str]
 RULESET = {

@@ -21,6 +21,8 @@ from tenure.core.roles import Role
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
+pytestmark = pytest.mark.store_backends  # on SQLite and on PostgreSQL
+
 Headers = dict[str, str]
 NEW_PASSWORD = "Zebra-Quartz-Lantern-77"
 WRONG_PASSWORD = "Wrong-Guess-Opal-31"

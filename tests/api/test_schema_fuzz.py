@@ -2,8 +2,9 @@
 
 Every documented operation is called with generated requests, valid (positive) and invalid
 (negative), as an admin so that every route is reachable; each answer must be under 500 and
-match the response schema documented for its status. The store is a fresh SQLite file and the
-warehouse holds a scored ``customer_retention`` table, so that the retention queries run too.
+match the response schema documented for its status. The store is fresh (on SQLite and on
+PostgreSQL) and the warehouse holds a scored ``customer_retention`` table, so that the retention
+queries run too.
 Rate limits are off: they would answer 429 long before the examples run out.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
@@ -26,6 +28,11 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from tenure.api import create_app
 from tenure.core.clock import FixedClock
 from tenure.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+pytestmark = pytest.mark.store_backends  # on SQLite and on PostgreSQL
 
 Headers = dict[str, str]
 
@@ -111,3 +118,18 @@ def test_no_operation_answers_with_a_server_error_or_off_schema(
         if (found := _fuzz(operation, mode, admin_headers))
     ]
     assert not failures, "\n\n".join(failures)
+
+
+def test_a_nul_character_in_text_is_refused_or_stored_never_a_server_error(
+    client: TestClient, admin_headers: Headers, store_backend: str
+) -> None:
+    """The fuzz's find on PostgreSQL, pinned: its text cannot hold NUL, which SQLite stores, and
+    the driver's refusal was answered 503 ``store_unavailable``; it is a 422 now."""
+    on_postgresql = store_backend == "postgresql"
+    signed_in = client.post("/v1/auth/token", data={"username": "\x00ann", "password": "x" * 12})
+    assert signed_in.status_code == (422 if on_postgresql else 401), signed_in.text
+    user = {"username": "nul", "password": "a long enough pass 1", "roles": ["fraud_analyst"]}
+    made = client.post("/v1/users", json={**user, "display_name": "N\x00L"}, headers=admin_headers)
+    assert made.status_code == (422 if on_postgresql else 201), made.text
+    if on_postgresql:
+        assert made.json()["error"]["code"] == "validation_error"

@@ -14,11 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Engine, make_url
 
-from tenure.core.errors import ConfigurationError, Conflict, StoreUnavailable
+from tenure.core.errors import ConfigurationError, Conflict, StoreUnavailable, ValidationError
 
 __all__ = ["SQLITE_BUSY_TIMEOUT_MS", "create_store_engine", "normalise_url", "translate_errors"]
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+# psycopg refuses, before sending, a str holding "\x00" for any text parameter
+_NUL_IN_TEXT = "cannot contain NUL (0x00)"
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -64,7 +66,8 @@ def create_store_engine(url: str | URL, *, echo: bool = False) -> Engine:
 def translate_errors(
     *, conflict: str = "the change clashes with an existing record", field: str | None = None
 ) -> Iterator[None]:
-    """Turn driver errors raised inside the block into ``Conflict`` or ``StoreUnavailable``.
+    """Turn driver errors raised inside the block into ``Conflict``, ``ValidationError`` (text
+    PostgreSQL cannot hold: a NUL character, which SQLite stores) or ``StoreUnavailable``.
 
     Messages name no values: driver messages can quote the row, and rows can hold personal data.
     """
@@ -72,6 +75,10 @@ def translate_errors(
         yield
     except exc.IntegrityError as error:
         raise Conflict(conflict, field=field) from error
+    except exc.DataError as error:
+        if _NUL_IN_TEXT in str(error.orig):
+            raise ValidationError("text must not contain NUL (0x00) characters") from error
+        raise StoreUnavailable("the operational store rejected the operation") from error
     except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError) as error:
         raise StoreUnavailable("the operational store could not be reached") from error
     except exc.DBAPIError as error:
