@@ -17,6 +17,7 @@ from tenure.adapters.sql.audit import SqlAuditLog
 from tenure.adapters.sql.consent import SqlConsentLedger
 from tenure.adapters.sql.decision_log import SqlDecisionLog
 from tenure.adapters.sql.identity import SqlIdentityVault
+from tenure.adapters.sql.limits import SqlLimitUnitOfWorkFactory
 from tenure.adapters.sql.retention_schedule import SqlRetention
 from tenure.adapters.sql.rulesets import SqlListRepository, SqlRuleSetRepository
 from tenure.adapters.sql.subject_requests import SqlSubjectRequestStore, StoreSubjectRecords
@@ -35,6 +36,7 @@ from tenure.privacy.keys import (
 from tenure.privacy.retention_schedule import RetentionStore, Store
 from tenure.privacy.subject_requests import DEFAULT_DUE_DAYS, SubjectRequestService
 from tenure.protection.engine import BLOCK_LISTS, Engine
+from tenure.protection.limits.rule import CachedLimits, LimitRule
 from tenure.protection.memory import MappingCustomerValues
 from tenure.protection.scorer import EventScorer
 from tenure.protection.service import (
@@ -168,13 +170,15 @@ def _state(settings: Settings) -> KeyedState:
 def build_protection(
     settings: Settings, *, store: StoreEngine, clock: Clock, rebuild: bool = True
 ) -> ProtectionService:
-    """The engine wired to the store, the model registry, retention values and keyed state.
+    """The engine wired to the store, the model registry, retention values and keyed state,
+    with the customers' limits (stored ones cached) as a hard rule.
 
     With in-memory state, the last 90 days of logged events are folded back in (``rebuild``).
     """
     rulesets = SqlRuleSetRepository(store)
     log = SqlDecisionLog(store)
     lists = CachedLists(SqlListRepository(store), BLOCK_LISTS.keys(), clock=clock)
+    limits = CachedLimits(SqlLimitUnitOfWorkFactory(store), clock=clock)
     engine = Engine(
         state=_state(settings),
         log=log,
@@ -182,12 +186,14 @@ def build_protection(
         scorer=load_fraud_scorer(settings),
         rules=load_rulebook(rulesets, settings.protection_ruleset),
         lists=lists,
+        hard_rules=(LimitRule(limits),),
         clock=clock,
     )
     service = ProtectionService(
         engine=engine,
         rulesets=rulesets,
         lists=lists,
+        limits=limits,
         events=log,
         clock=clock,
         ruleset_name=settings.protection_ruleset,

@@ -188,22 +188,22 @@ def test_a_customer_raise_needs_a_recent_step_up(
     app: FastAPI, client: Any, channel: Headers, clock: FixedClock, error_of: ErrorOf
 ) -> None:
     url = "/v1/customers/C1/limits/transfer_daily"
-    refused = client.put(url, json={"amount_minor": 6_000_000}, headers=channel)
+    refused = client.put(url, json={"amount_minor": 240_000_000}, headers=channel)
     assert refused.status_code == 403
     assert "step-up" in str(error_of(refused.json(), "permission_denied")["message"])
-    lowered = client.put(url, json={"amount_minor": 1_000_000}, headers=channel)
+    lowered = client.put(url, json={"amount_minor": 40_000_000}, headers=channel)
     assert lowered.json()["actor_kind"] == "customer"
 
     challenge_id = passed_sms_challenge(app, client, channel, "t-1")
-    raise_body = {"amount_minor": 6_000_000, "step_up_challenge_id": challenge_id}
+    raise_body = {"amount_minor": 240_000_000, "step_up_challenge_id": challenge_id}
     raised = client.put(url, json=raise_body, headers=channel)
     assert raised.status_code == 200, raised.text
     assert (raised.json()["old_amount_minor"], raised.json()["new_amount_minor"]) == (
-        1_000_000,
-        6_000_000,
+        40_000_000,
+        240_000_000,
     )
     clock.advance(timedelta(minutes=11))
-    stale = client.put(url, json={**raise_body, "amount_minor": 7_000_000}, headers=channel)
+    stale = client.put(url, json={**raise_body, "amount_minor": 280_000_000}, headers=channel)
     assert stale.status_code == 403
     audit = state_of(app).protection_audit
     assert isinstance(audit, LoggingAuditSink)
@@ -225,9 +225,9 @@ def test_staff_set_a_limit_within_the_product_maximum(
     client: Any, analyst_headers: Headers, error_of: ErrorOf
 ) -> None:
     url = "/v1/customers/C1/limits/single_transfer"
-    raised = client.put(url, json={"amount_minor": 10_000_000}, headers=analyst_headers)
+    raised = client.put(url, json={"amount_minor": 500_000_000}, headers=analyst_headers)
     assert raised.json()["actor_kind"] == "staff"
-    above = client.put(url, json={"amount_minor": 60_000_000}, headers=analyst_headers)
+    above = client.put(url, json={"amount_minor": 3_000_000_000}, headers=analyst_headers)
     assert error_of(above.json(), "validation_error")["field"] == "amount_minor"
     unknown = client.put(
         "/v1/customers/C1/limits/moon_travel", json={"amount_minor": 1}, headers=analyst_headers

@@ -27,9 +27,9 @@ AT = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 def test_defaults_come_from_the_policy() -> None:
     uow = InMemoryLimitUnitOfWork()
     limits = {limit.product: limit for limit in list_limits(uow=uow, customer_id="c1")}
-    assert limits["transfer_daily"].amount_minor == 5_000_000
-    assert limits["single_transfer"].amount_minor == 2_000_000
-    assert limits["card_payment_daily"].amount_minor == 2_000_000
+    assert limits["transfer_daily"].amount_minor == 200_000_000
+    assert limits["single_transfer"].amount_minor == 100_000_000
+    assert limits["card_payment_daily"].amount_minor == 10_000_000
     assert all(limit.is_default and limit.currency == "CNY" for limit in limits.values())
 
 
@@ -47,13 +47,13 @@ def test_an_amount_within_the_daily_limit_forces_nothing() -> None:
         uow=InMemoryLimitUnitOfWork(),
         customer_id="c1",
         product="transfer_daily",
-        amount_minor=1_000_000,
-        spent_in_window_minor=4_000_000,
+        amount_minor=40_000_000,
+        spent_in_window_minor=160_000_000,
     )
     assert not check.exceeded
     assert check.exceeded_by_minor == 0
     assert check.forced_outcome is Outcome.ALLOW
-    assert check.limit.amount_minor == 5_000_000
+    assert check.limit.amount_minor == 200_000_000
 
 
 def test_spending_over_the_daily_limit_is_declined_by_how_much() -> None:
@@ -61,8 +61,8 @@ def test_spending_over_the_daily_limit_is_declined_by_how_much() -> None:
         uow=InMemoryLimitUnitOfWork(),
         customer_id="c1",
         product="transfer_daily",
-        amount_minor=1_000_001,
-        spent_in_window_minor=4_000_000,
+        amount_minor=40_000_001,
+        spent_in_window_minor=160_000_000,
     )
     assert check.exceeded
     assert check.exceeded_by_minor == 1
@@ -75,8 +75,8 @@ def test_the_single_transfer_limit_ignores_earlier_spending() -> None:
         uow=InMemoryLimitUnitOfWork(),
         customer_id="c1",
         product="single_transfer",
-        amount_minor=2_000_000,
-        spent_in_window_minor=9_000_000,
+        amount_minor=100_000_000,
+        spent_in_window_minor=450_000_000,
     )
     assert not check.exceeded
 

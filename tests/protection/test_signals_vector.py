@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 import numpy as np
-from bank import make_event, observe
+import pytest
+from bank import START, make_event, observe
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tenure.core.outcome import Outcome
 from tenure.protection.events import EventKind
 from tenure.protection.signals import (
+    KNOWN_FIELDS,
     MODEL_FEATURES,
+    SPENT_24H,
     compute_signals,
     model_vector,
     observations_for,
     queries_for,
 )
 from tenure.protection.state.memory import MemoryKeyedState
+
+HOUR = timedelta(hours=1)
 
 
 def test_model_features_are_unique_names() -> None:
@@ -82,8 +89,17 @@ def test_queries_read_the_customer_first_then_each_entity_of_the_event() -> None
         "device:D1",
         "ip:10.0.0.1",
         "payee:P1",
+        "spend:C1",
     ]
     assert [q.entity for q in queries_for(login)] == ["customer:C1", "device:D1", "ip:10.0.0.1"]
+
+
+def test_a_money_event_reads_the_customers_spending_in_its_own_stream_only() -> None:
+    card = queries_for(make_event(EventKind.CARD_PAYMENT))
+    payee = queries_for(make_event(EventKind.PAYEE_ADD))
+
+    assert (card[-1].entity, set(card[-1].streams or ())) == ("spend:C1", {"card_payment"})
+    assert not any(q.entity.startswith("spend:") for q in payee)
 
 
 def test_extra_streams_are_added_to_the_role_that_needs_them() -> None:
@@ -105,7 +121,53 @@ def test_observations_count_the_event_for_every_entity_with_the_place_on_the_cus
 
     observed = observations_for(event)
 
-    assert [o.entity for o in observed] == [q.entity for q in queries_for(event)]
+    assert [o.entity for o in observed] == [q.entity for q in queries_for(event)][:-1]
     assert {o.stream for o in observed} == {"transfer"}
     assert {o.amount_minor for o in observed} == {70_000}
     assert [o.place for o in observed] == [(39.9, 116.4), None, None, None, None]
+
+
+@pytest.mark.parametrize("outcome", [o for o in Outcome if o is not Outcome.DECLINE])
+def test_a_money_event_that_went_through_counts_as_spent(outcome: Outcome) -> None:
+    event = make_event(EventKind.TRANSFER, amount_minor=70_000)
+
+    observed = observations_for(event, outcome)
+
+    assert observed[:-1] == observations_for(event)
+    spent = observed[-1]
+    assert (spent.entity, spent.stream, spent.amount_minor) == ("spend:C1", "transfer", 70_000)
+    assert (spent.links, spent.place) == ({}, None)
+
+
+def test_a_declined_or_moneyless_event_spends_nothing() -> None:
+    transfer = make_event(EventKind.TRANSFER)
+    login = make_event(EventKind.LOGIN)
+
+    assert observations_for(transfer, Outcome.DECLINE) == observations_for(transfer)
+    assert observations_for(login, Outcome.ALLOW) == observations_for(login)
+
+
+def test_spent_in_24_hours_counts_what_went_through_in_the_events_own_kind() -> None:
+    state = MemoryKeyedState()
+    for n, (kind, amount, outcome, hours) in enumerate(
+        [
+            (EventKind.TRANSFER, 100_000, Outcome.ALLOW, 30),  # older than the window
+            (EventKind.TRANSFER, 200_000, Outcome.STEP_UP, 5),
+            (EventKind.TRANSFER, 400_000, Outcome.DECLINE, 4),  # refused: not spent
+            (EventKind.CARD_PAYMENT, 800_000, Outcome.ALLOW, 3),  # another kind
+            (EventKind.TRANSFER, 1_600_000, Outcome.HOLD, 2),
+        ]
+    ):
+        event = make_event(kind, event_id=f"E{n}", amount_minor=amount, at=START - hours * HOUR)
+        state.write(observations_for(event, outcome))
+    transfer = make_event(EventKind.TRANSFER, event_id="now")
+    login = make_event(EventKind.LOGIN, event_id="login")
+
+    spent = compute_signals(transfer, state.read(queries_for(transfer), transfer.at))
+    moneyless = compute_signals(login, state.read(queries_for(login), login.at))
+
+    assert spent[SPENT_24H] == 1_800_000.0
+    assert spent["customer.transfer.sum_24h"] == 2_200_000.0  # the model's window: every attempt
+    assert moneyless[SPENT_24H] is None
+    assert SPENT_24H in KNOWN_FIELDS
+    assert SPENT_24H not in MODEL_FEATURES

@@ -123,12 +123,21 @@ def test_a_second_decision_under_a_stored_key_conflicts_and_the_first_stays(log:
     assert log.find("transfer:e1") == first
 
 
-def test_events_since_streams_logged_events_by_event_time(log: Log) -> None:
-    for minutes, key in ((20, "c"), (-5, "old"), (0, "a"), (10, "b")):
-        log.append(make_decision(key, event=make_event(key, minutes=minutes)))
-    events = list(log.events_since(AT))
-    assert [event.event_id for event in events] == ["a", "b", "c"]
-    assert events[0] == make_event("a")
+def test_decided_since_streams_logged_events_by_event_time_with_their_outcomes(log: Log) -> None:
+    for minutes, key, outcome in (
+        (20, "c", Outcome.HOLD),
+        (-5, "old", Outcome.ALLOW),
+        (0, "a", Outcome.DECLINE),
+        (10, "b", Outcome.STEP_UP),
+    ):
+        log.append(make_decision(key, event=make_event(key, minutes=minutes), outcome=outcome))
+    decided = list(log.decided_since(AT))
+    assert [(event.event_id, outcome) for event, outcome in decided] == [
+        ("a", Outcome.DECLINE),
+        ("b", Outcome.STEP_UP),
+        ("c", Outcome.HOLD),
+    ]
+    assert decided[0][0] == make_event("a")
 
 
 def test_engine_answers_a_retry_with_the_stored_decision(log: Log) -> None:
@@ -182,7 +191,7 @@ def test_lists_a_customers_newest_decisions_first(sql_log: SqlDecisionLog) -> No
 
 def test_timestamps_come_back_timezone_aware_utc(sql_log: SqlDecisionLog) -> None:
     sql_log.append(make_decision())
-    [event] = sql_log.events_since(AT - timedelta(days=1))
+    [(event, _)] = sql_log.decided_since(AT - timedelta(days=1))
     decision = sql_log.decisions()[0]
     assert event.occurred_at.utcoffset() == timedelta(0)
     assert decision.decided_at.utcoffset() == timedelta(0)

@@ -8,39 +8,31 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from protection_store import BACKENDS, open_store
 from sqlalchemy.engine import Engine
 
-from tenure.adapters.sql import create_store_engine, upgrade_to_head
 from tenure.adapters.sql.limits import SqlLimitUnitOfWork, SqlLimitUnitOfWorkFactory
-from tenure.adapters.sql.protection_tables import PROTECTION_TABLES
 from tenure.core.clock import FixedClock
 from tenure.protection.limits.memory import InMemoryLimitUnitOfWork
 from tenure.protection.limits.model import Actor, Limit
 from tenure.protection.limits.service import change_limit, get_limit, list_limits
 
 AT = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
-BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 Limits = InMemoryLimitUnitOfWork | SqlLimitUnitOfWork
 
 
 @pytest.fixture(params=BACKENDS)
-def uow(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Limits]:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
+    yield from open_store(request, tmp_path)
+
+
+@pytest.fixture
+def uow(store: Engine | None) -> Limits:
     """One unit of work over a fresh store (a migrated database emptied afterwards for SQL)."""
-    if request.param == "memory":
-        yield InMemoryLimitUnitOfWork()
-        return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'protection.sqlite3'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    upgrade_to_head(url)
-    engine: Engine = create_store_engine(url)
-    yield SqlLimitUnitOfWorkFactory(engine)()
-    with engine.begin() as connection:
-        for table in PROTECTION_TABLES:
-            connection.execute(table.delete())
-    engine.dispose()
+    if store is None:
+        return InMemoryLimitUnitOfWork()
+    return SqlLimitUnitOfWorkFactory(store)()
 
 
 def make_limit(product: str = "transfer_daily", amount_minor: int = 3_000_000) -> Limit:
@@ -90,6 +82,27 @@ def test_lists_a_customers_limits_by_product(uow: Limits) -> None:
     ]
 
 
+def test_lists_every_stored_limit_by_customer_then_product(uow: Limits) -> None:
+    with uow:
+        assert uow.limits.list_all() == []
+        for customer_id, product in (
+            ("c2", "transfer_daily"),
+            ("c1", "transfer_daily"),
+            ("c1", "card_payment_daily"),
+        ):
+            uow.limits.put(replace(make_limit(product), customer_id=customer_id))
+        uow.limits.put(make_limit("transfer_daily", amount_minor=9_000_000))  # replaces c1's
+        uow.commit()
+    with uow:
+        listed = uow.limits.list_all()
+    assert [(limit.customer_id, limit.product, limit.amount_minor) for limit in listed] == [
+        ("c1", "card_payment_daily", 3_000_000),
+        ("c1", "transfer_daily", 9_000_000),
+        ("c2", "transfer_daily", 3_000_000),
+    ]
+    assert listed[0] == make_limit("card_payment_daily")
+
+
 def test_an_uncommitted_limit_is_forgotten(uow: Limits) -> None:
     with uow:
         uow.limits.put(make_limit())
@@ -103,12 +116,12 @@ def test_a_customer_raise_after_step_up_is_kept(uow: Limits) -> None:
         uow=uow,
         customer_id="c1",
         product="transfer_daily",
-        new_amount_minor=8_000_000,
+        new_amount_minor=320_000_000,
         actor=Actor("c1", "customer"),
         clock=clock,
         step_up_verified_at=AT - timedelta(minutes=1),
     )
-    assert (change.old_amount_minor, change.new_amount_minor) == (5_000_000, 8_000_000)
+    assert (change.old_amount_minor, change.new_amount_minor) == (200_000_000, 320_000_000)
     stored = get_limit(uow=uow, customer_id="c1", product="transfer_daily")
-    assert (stored.amount_minor, stored.updated_at, stored.updated_by) == (8_000_000, AT, "c1")
+    assert (stored.amount_minor, stored.updated_at, stored.updated_by) == (320_000_000, AT, "c1")
     assert [limit.is_default for limit in list_limits(uow=uow, customer_id="c1")].count(False) == 1

@@ -184,6 +184,12 @@ class ApiState:
         if self._protection is not None:
             self._protection.lists.refresh()
 
+    def limits_changed(self) -> None:
+        """Reload the stored limits of a running engine now instead of at the next cache expiry
+        (other workers see a change at their own next reload, within seconds)."""
+        if self._protection is not None:
+            self._protection.limits.refresh()
+
     def record_audit(
         self, *, actor: str, action: str, subject: str, details: Mapping[str, object]
     ) -> None:

@@ -22,6 +22,7 @@ from tenure.api.event_schemas import EVENT_SCHEMAS
 from tenure.auth import service as auth
 from tenure.bootstrap import build_protection
 from tenure.core.clock import SystemClock
+from tenure.core.outcome import Outcome
 from tenure.core.roles import Role
 from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
@@ -122,7 +123,8 @@ def time_decisions(
     store = create_store_engine(settings.operational_url)
     try:
         service = build_protection(settings, store=store, clock=SystemClock(), rebuild=False)
-        service.engine.rebuild(bank.history)
+        # the warehouse's history is executed transactions: all of it went through
+        service.engine.rebuild((event, Outcome.ALLOW) for event in bank.history)
         logged = _timed(service.decide, bank.events, f"{prefix}log")
         service.engine.log = InMemoryDecisionLog(keep=False)
         alone = _timed(service.decide, bank.events, f"{prefix}mem")

@@ -12,7 +12,8 @@ One call of :meth:`Engine.decide` per event, in this order:
 5. shadow rule sets are evaluated and logged beside the decision, never acted on;
 6. the decision log appends the decision (durable before the answer; a concurrent duplicate of
    the key loses and gets the winner's answer), and only then is the event written to state,
-   so a retry never counts twice.
+   so a retry never counts twice; a money event that was not declined also counts as spent,
+   which the limits (``tenure.protection.limits.rule``) read on the customer's next payment.
 
 ``risk`` combines the model and the rules as independent evidence: ``1 - (1 - p)(1 - s)``.
 """
@@ -165,7 +166,7 @@ class Engine:
             if winner is None:
                 raise
             return _replayed(winner)
-        self.state.write(observations_for(event))
+        self.state.write(observations_for(event, decision.outcome))
         self._remember(decision)
         return decision
 
@@ -259,12 +260,13 @@ class Engine:
             results.append(ShadowResult(ruleset.name, version, found.outcome, found.rule_ids))
         return tuple(results)
 
-    def rebuild(self, events: Iterable[Event] = ()) -> int:
-        """Clear the state and fold ``events`` (oldest first) back in; returns how many."""
+    def rebuild(self, decided: Iterable[tuple[Event, Outcome]] = ()) -> int:
+        """Clear the state and fold ``decided`` events back in with their outcomes (oldest
+        first), so that spending counts again as it did; returns how many."""
         self.state.clear()
         count = 0
-        for event in events:
-            self.state.write(observations_for(event))
+        for event, outcome in decided:
+            self.state.write(observations_for(event, outcome))
             count += 1
         # Millions of small state objects would make every full garbage collection scan them
         # all (tens of milliseconds, landing on some unlucky decision); frozen, they are skipped.

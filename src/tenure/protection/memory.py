@@ -8,6 +8,7 @@ from datetime import datetime
 
 from tenure.core.decision import CustomerValue
 from tenure.core.errors import Conflict
+from tenure.core.outcome import Outcome
 from tenure.protection.decision import Decision
 from tenure.protection.events import Event
 
@@ -36,10 +37,10 @@ class InMemoryDecisionLog:
         """The decision stored under ``idempotency_key``."""
         return self._by_key.get(idempotency_key)
 
-    def events_since(self, since: datetime) -> Iterator[Event]:
-        """Logged events at or after ``since``, by event time."""
-        kept = [d.event for d in self._order if d.event.occurred_at >= since]
-        yield from sorted(kept, key=lambda e: e.occurred_at)
+    def decided_since(self, since: datetime) -> Iterator[tuple[Event, Outcome]]:
+        """Logged events at or after ``since`` with their outcomes, by event time."""
+        kept = [(d.event, d.outcome) for d in self._order if d.event.occurred_at >= since]
+        yield from sorted(kept, key=lambda pair: pair[0].occurred_at)
 
     def decisions(self) -> list[Decision]:
         """Every kept decision, in the order they were made."""

@@ -2,10 +2,12 @@
 
 The API, the CLI and the benchmark all decide through :class:`ProtectionService`, which holds the
 engine and knows where its parts come from: the active and shadow versions of one named rule set
-(``default`` unless configured), the block lists (cached in memory and refreshed every few
-seconds, because a list lookup in the store per event would cost more than the whole decision),
+(``default`` unless configured), the block lists and the customers' stored limits (each cached
+in memory and refreshed every few seconds, because a store lookup per event would cost more than
+the whole decision),
 the registered fraud scorer, and retention's customer values. After a restart it folds the last
-90 days of logged events back into in-memory state, so no history is lost.
+90 days of logged events back into in-memory state with their outcomes, so no history is lost
+and the spending customer limits count is as it was.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import pandas as pd
 
 from tenure.core.clock import Clock
 from tenure.core.decision import CustomerValue
+from tenure.core.outcome import Outcome
 from tenure.core.rules import compile_ruleset
 from tenure.protection.decision import Decision
 from tenure.protection.engine import Engine, RuleBook
 from tenure.protection.events import Event
+from tenure.protection.limits.rule import CachedLimits
 from tenure.protection.rulesets import RuleSetRepository
 from tenure.protection.rulesets import active as active_version
 from tenure.protection.rulesets import shadows as shadow_versions
@@ -53,9 +57,9 @@ class ListSource(Protocol):
 
 
 class EventSource(Protocol):
-    """The decision log's events, oldest first (the SQL decision log fits)."""
+    """The decision log's events with their outcomes, oldest first (the SQL decision log fits)."""
 
-    def events_since(self, since: datetime) -> Iterator[Event]: ...
+    def decided_since(self, since: datetime) -> Iterator[tuple[Event, Outcome]]: ...
 
 
 class CachedLists:
@@ -140,6 +144,7 @@ class ProtectionService:
     engine: Engine
     rulesets: RuleSetRepository
     lists: CachedLists
+    limits: CachedLimits
     events: EventSource
     clock: Clock
     ruleset_name: str = DEFAULT_RULESET
@@ -163,6 +168,7 @@ class ProtectionService:
         return book
 
     def rebuild_state(self) -> int:
-        """Fold the last 90 days of logged events back into the keyed state; returns how many."""
+        """Fold the last 90 days of logged events (and, by their outcomes, the spending limits
+        count) back into the keyed state; returns how many."""
         since = self.clock.now() - REBUILD_WINDOW
-        return self.engine.rebuild(self.events.events_since(since))
+        return self.engine.rebuild(self.events.decided_since(since))

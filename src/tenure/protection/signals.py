@@ -6,6 +6,11 @@ views into a flat mapping of named features, and :func:`observations_for` says w
 to the state afterwards. Training replays the warehouse history through exactly these three
 functions and a fresh in-memory state, so the model learns on the features it is later served.
 
+Spending (what customer limits are checked against) is kept apart, under ``spend:<customer_id>``:
+a money event counts there only once decided, and only if it was not declined, so a refused
+attempt never uses up a daily limit. The customer's own entity, which the model reads, counts
+every event as before, and training (which passes no outcome) never writes spending at all.
+
 Names follow the rule language's convention: ``<entity>.<stream>.<count|sum>_<window>`` for window
 aggregates and dotted names for the rest (``event.amount_minor``, ``device.is_new_for_customer``).
 :data:`MODEL_FEATURES` lists the numeric ones the model reads, in its column order.
@@ -19,14 +24,16 @@ from datetime import timedelta
 
 import numpy as np
 
+from tenure.core.outcome import Outcome
 from tenure.core.rules import WINDOW_FEATURES
-from tenure.protection.events import Event, EventKind
+from tenure.protection.events import MONEY_KINDS, Event, EventKind
 from tenure.protection.state.geo import km_between
 from tenure.protection.state.model import EntityView, Observation, Query, Window
 
 __all__ = [
     "KNOWN_FIELDS",
     "MODEL_FEATURES",
+    "SPENT_24H",
     "STREAMS",
     "Signals",
     "compute_signals",
@@ -56,6 +63,11 @@ _CHANNELS = ("mobile", "web", "branch", "atm", "pos", "phone", "api", "batch")
 _TAKEOVER_FIELDS = frozenset({"phone", "email", "device_binding", "payee_details", "password"})
 _LOCAL = timedelta(hours=8)  # the bank's local time (China Standard Time) for night and hour
 _DAY = 86_400.0
+# Money that went through (not declined) in the event's own stream over the state's rolling 24 h
+# window (hour buckets: an amount drops out between 23 and 24 hours after it), before this event.
+# None for an event that moves no money, so every rule test on it is false (see docs/rules.md).
+SPENT_24H = "customer.spent_24h"
+_SPEND = "spend"
 
 # streams each role's signals read (the state counts only these unless rules ask for more)
 _ROLE_STREAMS: Mapping[str, frozenset[str]] = {
@@ -115,7 +127,7 @@ Signals = dict[str, float | str | bool | None]
 # Every name a rule may read: the model's features, the event's own text fields, the model's
 # outputs and any window aggregate (computed on demand, see ``window_needs``).
 KNOWN_FIELDS: frozenset[str] = frozenset(
-    {*MODEL_FEATURES, *WINDOW_FEATURES, "model.risk", "model.anomaly", "event.kind",
+    {*MODEL_FEATURES, *WINDOW_FEATURES, SPENT_24H, "model.risk", "model.anomaly", "event.kind",
      "event.channel", "event.customer_id", "event.device_id", "event.ip", "event.payee_id",
      "event.merchant_category", "event.counterparty_bank", "event.changed_field"}
 )  # fmt: skip
@@ -152,12 +164,20 @@ def queries_for(event: Event, extra: Mapping[str, frozenset[str]] | None = None)
     """The entities to read before deciding, the customer first, with the streams to count.
 
     ``extra`` adds streams per entity role (``device``: ``{"transfer"}``) for rules that read
-    window aggregates the model does not (see :func:`window_needs`).
+    window aggregates the model does not (see :func:`window_needs`). A money event also reads the
+    customer's spending (``spend:<customer_id>``, its own stream only) last.
     """
-    return [
+    queries = [
         Query(entity, links, _ROLE_STREAMS[role] | (extra or {}).get(role, frozenset()))
         for role, entity, links in _entities(event)
     ]
+    if event.kind in MONEY_KINDS:
+        queries.append(Query(_spend_entity(event), {}, (event.kind.value,)))
+    return queries
+
+
+def _spend_entity(event: Event) -> str:
+    return f"{_SPEND}:{event.customer_id}"
 
 
 def window_needs(fields: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -181,15 +201,22 @@ def _window_field(name: str) -> tuple[str, str, str, str] | None:
     return parts[0], parts[1], aggregate, window
 
 
-def observations_for(event: Event) -> list[Observation]:
-    """What the event adds to each entity's state once decided."""
+def observations_for(event: Event, outcome: Outcome | None = None) -> list[Observation]:
+    """What the event adds to each entity's state once decided.
+
+    Given the decision's ``outcome``, a money event that was not declined also counts as spent
+    (``spend:<customer_id>``); without one (training, replays of history) nothing is spent.
+    """
     stream, at, place = stream_of(event), event.at, event.place
-    return [
+    observed = [
         Observation(
             entity, at, stream, event.amount_minor, links, place if role == "customer" else None
         )
         for role, entity, links in _entities(event)
     ]
+    if outcome is not None and outcome is not Outcome.DECLINE and event.kind in MONEY_KINDS:
+        observed.append(Observation(_spend_entity(event), at, stream, event.amount_minor))
+    return observed
 
 
 def _age_days(first: float | None, at: float) -> float:
@@ -302,6 +329,8 @@ def compute_signals(
     _customer_part(event, by_role["customer"], out)
     for role in ("device", "ip", "payee", "account"):
         _linked_part(role, by_role.get(role), out)
+    spend = by_role.get(_SPEND)
+    out[SPENT_24H] = None if spend is None else float(spend.sum(event.kind.value, Window.DAY))
     for name in extra_fields:
         parsed = _window_field(name)
         if parsed is None or name in out:

@@ -293,17 +293,18 @@ class SqlDecisionLog:
             row = connection.execute(self._find, {"key": idempotency_key}).first()
         return None if row is None else _decision(row.payload, row.event)
 
-    def events_since(self, since: datetime) -> Iterator[Event]:
-        """Logged events at or after ``since``, by event time then decision time (streamed)."""
+    def decided_since(self, since: datetime) -> Iterator[tuple[Event, Outcome]]:
+        """Logged events at or after ``since`` with their outcomes, by event time then decision
+        time (streamed)."""
         query = (
-            sa.select(DECISIONS.c.event)
+            sa.select(DECISIONS.c.event, DECISIONS.c.action)
             .where(DECISIONS.c.occurred_at >= since)
             .order_by(DECISIONS.c.occurred_at, DECISIONS.c.decided_at, DECISIONS.c.decision_id)
         )
         with translate_errors(), self._engine.connect() as connection:
             rows = connection.execution_options(yield_per=_STREAM_BATCH).execute(query)
-            for (event,) in rows:
-                yield event_from_json(orjson.loads(event))
+            for event, action in rows:
+                yield event_from_json(orjson.loads(event)), Outcome(action)
 
     def decisions(
         self, *, customer_id: str | None = None, since: datetime | None = None, limit: int = 100

@@ -59,6 +59,11 @@ class SqlLimitRepository:
         with translate_errors():
             return [_limit(row) for row in self._session.execute(query)]
 
+    def list_all(self) -> list[Limit]:
+        query = sa.select(LIMITS).order_by(LIMITS.c.customer_id, LIMITS.c.product)
+        with translate_errors():
+            return [_limit(row) for row in self._session.execute(query)]
+
 
 class SqlLimitUnitOfWork(SqlUnitOfWork):
     """One limits transaction; rolled back on exit unless ``commit()`` was called."""

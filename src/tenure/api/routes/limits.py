@@ -3,7 +3,7 @@
 The customer channel (``protection:decide``) may lower a limit freely; a raise needs a challenge
 this customer passed within the policy's window (10 minutes), named by ``step_up_challenge_id``.
 Staff (``rules:manage``) set a limit within the product's maximum without one. Every change is
-audited.
+audited, and acts on the next decision of this process (others reload within seconds).
 """
 
 from __future__ import annotations
@@ -97,4 +97,5 @@ def put_limit(
             "step_up_challenge_id": body.step_up_challenge_id,
         },
     )
+    state.limits_changed()
     return LimitChangeOut.of(change)

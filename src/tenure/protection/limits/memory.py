@@ -29,6 +29,9 @@ class InMemoryLimitRepository:
         found = [limit for key, limit in self._limits.items() if key[0] == customer_id]
         return sorted(found, key=lambda limit: limit.product)
 
+    def list_all(self) -> list[Limit]:
+        return [self._limits[key] for key in sorted(self._limits)]
+
     def snapshot(self) -> dict[tuple[str, str], Limit]:
         """A copy of the state, for rollback (values are immutable)."""
         return dict(self._limits)

@@ -21,6 +21,9 @@ class LimitRepository(Protocol):
     def list_for_customer(self, customer_id: str) -> list[Limit]:
         """The customer's stored limits, ordered by product."""
 
+    def list_all(self) -> list[Limit]:
+        """Every stored limit, ordered by customer then product (the engine caches them)."""
+
 
 class LimitUnitOfWork(Protocol):
     """One transaction: rolled back on exit unless ``commit()`` was called."""
