@@ -10,30 +10,28 @@ request at once cannot both complete it: the second gets ``Conflict``. The outco
 the JSON of :class:`~tenure.privacy.subject_requests.OutcomeItem` rows, never personal values.
 
 :class:`StoreSubjectRecords` is the ``SubjectRecords`` port over the operational store (decision
-log, audit trail) and the DuckDB warehouse (canonical tables, read-only; derived profiling scores,
-deleted on erasure). It lives here because the export joins both stores in one place.
+log, audit trail) and, through ``tenure.adapters.duckdb.subject_records``, the DuckDB warehouse
+(canonical tables, read-only; derived profiling scores, deleted on erasure).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-import duckdb
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, CursorResult, Engine
 
+from tenure.adapters.duckdb.subject_records import PROFILING_TABLES, WarehouseSubjectRecords
 from tenure.adapters.sql.audit import AUDIT_LOG
 from tenure.adapters.sql.engine import translate_errors
 from tenure.adapters.sql.protection_tables import DECISIONS
 from tenure.adapters.sql.tables import Base, UtcDateTime
-from tenure.core.errors import Conflict, NotFound, StoreUnavailable
-from tenure.data.catalog import canonical_catalog
+from tenure.core.errors import Conflict, NotFound
 from tenure.privacy.audit import parse_details
 from tenure.privacy.consent import customer_subject
 from tenure.privacy.subject_requests import (
@@ -88,8 +86,6 @@ SUBJECT_REQUEST_HISTORY = sa.Table(
     sa.Column("note", sa.String(500), nullable=True),
 )
 
-# Derived tables in the warehouse that hold profiling output about a customer (no duty to keep).
-PROFILING_TABLES: tuple[str, ...] = ("customer_retention",)
 _R, _H = SUBJECT_REQUESTS, SUBJECT_REQUEST_HISTORY
 _IN_LIST = 1_000
 
@@ -227,65 +223,22 @@ class SqlSubjectRequestStore:
         raise Conflict(f"request {request_id} is {found} now", field="status")
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 class StoreSubjectRecords:
-    """What the operational store and the warehouse hold about a customer (``SubjectRecords``).
-
-    The warehouse is opened per call and closed again (read-only, except to delete profiling
-    rows), so that this never holds the lock an ingest or a scoring run needs. A warehouse that
-    does not exist yet holds nothing.
+    """What the operational store and the warehouse hold about a customer (``SubjectRecords``);
+    the warehouse side is :class:`~tenure.adapters.duckdb.subject_records.WarehouseSubjectRecords`.
     """
 
     def __init__(self, engine: Engine, warehouse_path: Path) -> None:
         self._engine = engine
-        self._warehouse_path = warehouse_path
+        self._warehouse = WarehouseSubjectRecords(warehouse_path)
 
     def warehouse_rows(self, customer_id: str) -> dict[str, list[dict[str, Any]]]:
         """Rows of every canonical table with a ``customer_id`` (and the profiling tables)."""
-        if not self._warehouse_path.exists():
-            return {}
-        names = [t.name for t in canonical_catalog() if "customer_id" in t.column_names]
-        found: dict[str, list[dict[str, Any]]] = {}
-        try:
-            with closing(duckdb.connect(str(self._warehouse_path), read_only=True)) as connection:
-                connection.execute("SET TimeZone = 'UTC'")
-                present = self._tables(connection)
-                for name in (*names, *PROFILING_TABLES):
-                    if name not in present:
-                        continue
-                    # Table names come from the catalogue, never from the request.
-                    cursor = connection.execute(
-                        f"SELECT * FROM {_quote(name)} WHERE customer_id = ?", [customer_id]
-                    )
-                    columns = [d[0] for d in cursor.description or ()]
-                    found[name] = [
-                        json_ready(dict(zip(columns, r, strict=True))) for r in cursor.fetchall()
-                    ]
-        except duckdb.Error as exc:
-            raise StoreUnavailable("the warehouse could not be read") from exc
-        return found
+        return self._warehouse.rows(customer_id)
 
     def delete_profiling(self, customer_id: str) -> int:
         """Delete the customer's rows from the warehouse's profiling tables; how many went."""
-        if not self._warehouse_path.exists():
-            return 0
-        deleted = 0
-        try:
-            with closing(duckdb.connect(str(self._warehouse_path))) as connection:
-                present = self._tables(connection)
-                for name in PROFILING_TABLES:
-                    if name in present:
-                        row = connection.execute(
-                            f"DELETE FROM {_quote(name)} WHERE customer_id = ? RETURNING 1",
-                            [customer_id],
-                        ).fetchall()
-                        deleted += len(row)
-        except duckdb.Error as exc:
-            raise StoreUnavailable("the warehouse is busy or unreadable; retry later") from exc
-        return deleted
+        return self._warehouse.delete_profiling(customer_id)
 
     def decisions(self, customer_id: str) -> list[dict[str, Any]]:
         """The protection decisions about the customer, oldest first, as logged."""
@@ -311,10 +264,3 @@ class StoreSubjectRecords:
              "details": dict(parse_details(r.details)), "hash": r.hash}
             for r in rows
         ]  # fmt: skip
-
-    @staticmethod
-    def _tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
-        rows = connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-        ).fetchall()
-        return {str(name) for (name,) in rows}
