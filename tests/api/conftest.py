@@ -8,6 +8,7 @@ PostgreSQL test gets a database of its own, created empty and dropped afterwards
 
 from __future__ import annotations
 
+import logging
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -198,3 +199,24 @@ def _assert_error_shape(body: object, code: str) -> dict[str, object]:
 def error_of() -> Callable[[object, str], dict[str, object]]:
     """Checks a body has the one error shape with ``code``; returns the inner error."""
     return _assert_error_shape
+
+
+@pytest.fixture
+def every_logger_at_debug(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """DEBUG on the root and on every logger created so far, each reaching ``caplog``."""
+    loggers = [logging.getLogger()] + [
+        found
+        for found in logging.root.manager.loggerDict.values()
+        if isinstance(found, logging.Logger)
+    ]
+    saved = [(logger, logger.level, logger.propagate) for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = True
+    caplog.set_level(logging.DEBUG)
+    try:
+        yield caplog
+    finally:
+        for logger, level, propagate in saved:
+            logger.setLevel(level)
+            logger.propagate = propagate

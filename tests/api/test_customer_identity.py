@@ -6,7 +6,6 @@ test key ring handed to the app as ``TENURE_KEYS``.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from log_capture import leaks
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
@@ -344,26 +344,6 @@ def test_no_key_ring_is_a_503_naming_the_fix(
     assert unknown.status_code == 404
 
 
-@pytest.fixture
-def every_logger_at_debug(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    loggers = [logging.getLogger()] + [
-        found
-        for found in logging.root.manager.loggerDict.values()
-        if isinstance(found, logging.Logger)
-    ]
-    saved = [(logger, logger.level, logger.propagate) for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
-        logger.propagate = True
-    caplog.set_level(logging.DEBUG)
-    try:
-        yield caplog
-    finally:
-        for logger, level, propagate in saved:
-            logger.setLevel(level)
-            logger.propagate = propagate
-
-
 @pytest.mark.usefixtures("vault")
 def test_no_clear_identity_or_searched_value_reaches_a_log(
     client: TestClient,
@@ -385,12 +365,5 @@ def test_no_clear_identity_or_searched_value_reaches_a_log(
     _trail(store, 5)
 
     records = [r for r in every_logger_at_debug.records if not r.name.startswith("httpx")]
-    formatter = logging.Formatter("%(name)s %(message)s")
     assert any(r.name == "tenure.audit" and "pii.view" in r.getMessage() for r in records)
-    leaks = [
-        (record.name, value)
-        for record in records
-        for value in CLEAR_VALUES
-        if value in formatter.format(record) or value in repr(record.__dict__)
-    ]
-    assert leaks == []
+    assert leaks(records, CLEAR_VALUES) == []

@@ -7,11 +7,10 @@ phone number must not appear in any record's message, arguments or traceback.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+from log_capture import leaks
 
 from tenure.adapters.sql import SqlUnitOfWorkFactory
 from tenure.auth import service
@@ -29,27 +28,6 @@ WRONG_PASSWORD = "Wrong-Guess-Opal-31"
 ID_NUMBER = "110101199003074514"  # a resident identity card number, used as the customer id
 PHONE = "13800138000"
 BAD_PHONE = "+86 139-1234-5678"
-
-
-@pytest.fixture
-def every_logger_at_debug(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """DEBUG on the root and on every logger created so far, each reaching ``caplog``."""
-    loggers = [logging.getLogger()] + [
-        found
-        for found in logging.root.manager.loggerDict.values()
-        if isinstance(found, logging.Logger)
-    ]
-    saved = [(logger, logger.level, logger.propagate) for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
-        logger.propagate = True
-    caplog.set_level(logging.DEBUG)
-    try:
-        yield caplog
-    finally:
-        for logger, level, propagate in saved:
-            logger.setLevel(level)
-            logger.propagate = propagate
 
 
 @pytest.fixture
@@ -105,16 +83,6 @@ def _drive(client: TestClient, admin_headers: Headers, channel_key: str) -> list
     ]  # fmt: skip
 
 
-def _leaks(records: list[logging.LogRecord], sent: list[str]) -> list[tuple[str, str]]:
-    formatter = logging.Formatter("%(name)s %(message)s")
-    return [
-        (record.name, value)
-        for record in records
-        for value in sent
-        if value in formatter.format(record) or value in repr(record.__dict__)
-    ]
-
-
 def test_no_password_token_key_or_customer_identifier_is_logged(
     every_logger_at_debug: pytest.LogCaptureFixture,
     client: TestClient,
@@ -125,8 +93,8 @@ def test_no_password_token_key_or_customer_identifier_is_logged(
     records = every_logger_at_debug.records
     assert any(record.name == "tenure.audit" for record in records)  # the logs were captured
     # A non-secret value of the same requests (the username) is logged: the check can see it.
-    assert _leaks(records, ["dora"])
-    assert _leaks(records, sent) == []
+    assert leaks(records, ["dora"])
+    assert leaks(records, sent) == []
 
 
 def test_list_entry_values_stay_out_of_the_sql_log(
@@ -138,4 +106,4 @@ def test_list_entry_values_stay_out_of_the_sql_log(
     # the test's own HTTP client logs the URL it called; what matters is what Tenure logs
     records = [r for r in every_logger_at_debug.records if not r.name.startswith("httpx")]
     assert any(r.name.startswith("sqlalchemy") for r in records), "the SQL log was captured"
-    assert _leaks(records, [PHONE]) == []
+    assert leaks(records, [PHONE]) == []
