@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -10,9 +11,13 @@ import typer
 from typer.testing import CliRunner
 
 from tenure.adapters.duckdb import DuckDBWarehouse
+from tenure.adapters.sql import create_store_engine, upgrade_to_head
+from tenure.adapters.sql.consent import SqlConsentLedger
 from tenure.cli import retention
 from tenure.data.ingest import ephemeral_protector, ingest_directory
 from tenure.data.simulator import SimulationConfig, synthesize
+from tenure.privacy.consent import Channel, ConsentEvent, ConsentSource, Purpose
+from tenure.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -77,6 +82,41 @@ def test_train_then_score_reports_metrics_bands_drift_and_writes_scores(
     assert rows > 1_000
     assert dates == 1
     assert retained == segmented == rows
+
+
+def test_a_customer_who_withdrew_profiling_is_left_out_of_the_next_scoring(
+    app: typer.Typer, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # runs after the test above, which trained the models and scored once (same module's bank)
+    monkeypatch.setenv("TENURE_DATA_DIR", str(data_dir))
+    warehouse = str(data_dir / "warehouse.duckdb")
+    with duckdb.connect(warehouse, read_only=True) as connection:
+        ((customer, scored_before),) = connection.execute(
+            "SELECT MIN(customer_id), COUNT(*) FROM customer_retention"
+        ).fetchall()
+    settings = Settings(data_dir=data_dir)
+    upgrade_to_head(settings.operational_url)
+    store = create_store_engine(settings.operational_url)
+    at = datetime(2025, 9, 1, tzinfo=UTC)
+    withdrawal = ConsentEvent(
+        event_id="w1", customer_id=customer, purpose=Purpose.PROFILING, channel=Channel.APP_PUSH,
+        granted=False, at=at, source=ConsentSource.API, actor="app", recorded_at=at,
+    )  # fmt: skip
+    try:
+        SqlConsentLedger(store).append([withdrawal])
+    finally:
+        store.dispose()
+
+    scored = CliRunner().invoke(app, ["retention", "score"])
+
+    assert scored.exit_code == 0, scored.output
+    assert "left out 1 customers who refused profiling or were erased" in scored.output
+    with duckdb.connect(warehouse, read_only=True) as connection:
+        ((still_there, scored_after),) = connection.execute(
+            "SELECT COUNT(*) FILTER (WHERE customer_id = ?), COUNT(*) FROM customer_retention",
+            [customer],
+        ).fetchall()
+    assert (still_there, scored_after) == (0, scored_before - 1)
 
 
 def test_bad_input_is_explained_not_traced(

@@ -159,6 +159,23 @@ def test_scoring_an_as_of_again_replaces_its_rows(
     pd.testing.assert_frame_equal(first.drop(columns="scored_at"), second.drop(columns="scored_at"))
 
 
+def test_customers_who_refused_profiling_are_neither_scored_nor_written(
+    trained: tuple[ModelRegistry, RetentionModels], warehouse: DuckDBWarehouse
+) -> None:
+    registry, _ = trained
+    everyone = _score(warehouse, registry)
+    refused = set(_retention(warehouse)["customer_id"].iloc[:3])
+    run = score_customers(
+        warehouse=warehouse, registry=registry, as_of=AS_OF, exclude=refused | {"NOT-A-CUSTOMER"}
+    )
+    scored = set(_retention(warehouse)["customer_id"])
+    churn = warehouse.fetch_all("SELECT customer_id FROM churn_scores WHERE as_of = ?", (AS_OF,))
+    assert (run.excluded, run.customers) == (3, everyone.customers - 3)
+    assert not refused & scored
+    assert not refused & {customer_id for (customer_id,) in churn}
+    assert len(scored) == everyone.customers - 3
+
+
 def test_events_after_the_snapshot_change_no_retention_column(
     trained: tuple[ModelRegistry, RetentionModels], warehouse: DuckDBWarehouse
 ) -> None:

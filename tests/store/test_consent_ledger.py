@@ -56,11 +56,12 @@ def event(
     channel: Channel = Channel.SMS,
     consent_id: str | None = None,
     note: str | None = None,
+    purpose: Purpose = Purpose.MARKETING,
 ) -> ConsentEvent:
     return ConsentEvent(
         event_id=event_id,
         customer_id=customer_id,
-        purpose=Purpose.MARKETING,
+        purpose=purpose,
         channel=channel,
         granted=granted,
         at=at,
@@ -107,6 +108,30 @@ def test_deciding_picks_the_latest_event_before_the_moment_per_customer(
 
     assert {cid: e.event_id for cid, e in now.items()} == {"A": "a2", "B": "b2"}
     assert {cid: e.event_id for cid, e in before.items()} == {"A": "a1", "B": "b1"}
+
+
+def test_withdrawn_names_customers_whose_last_word_on_a_purpose_is_a_withdrawal(
+    ledger: ConsentLedger,
+) -> None:
+    profiling = Purpose.PROFILING
+    day = timedelta(days=1)
+    ledger.append([
+        # A withdrew on SMS and still grants on e-mail (granted earlier): A refused profiling
+        event("a1", "A", purpose=profiling), event("a2", "A", purpose=profiling,
+              channel=Channel.EMAIL),
+        event("a3", "A", purpose=profiling, granted=False, at=T0 + day),
+        # B withdrew, then granted again on another channel: B's last word is a grant
+        event("b1", "B", purpose=profiling, granted=False),
+        event("b2", "B", purpose=profiling, channel=Channel.EMAIL, at=T0 + day),
+        # C withdrew marketing only; D withdrew profiling only after the moment asked about
+        event("c1", "C", granted=False),
+        event("d1", "D", purpose=profiling, granted=False, at=T0 + 5 * day),
+    ])  # fmt: skip
+
+    assert ledger.withdrawn(profiling, T0 + 2 * day) == {"A"}
+    assert ledger.withdrawn(profiling, T0 + 6 * day) == {"A", "D"}
+    assert ledger.withdrawn(profiling, T0 + timedelta(hours=1)) == {"B"}
+    assert ledger.withdrawn(Purpose.MARKETING, T0 + 2 * day) == {"C"}
 
 
 def test_deciding_handles_more_customers_than_one_statement_takes(ledger: ConsentLedger) -> None:

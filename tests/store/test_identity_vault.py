@@ -219,5 +219,7 @@ def test_membership_tells_held_erased_and_unknown_customers_apart_without_a_key(
         membership.require("C9")
     assert not unknown.value.erased
     assert membership.holds_anyone()
+    assert membership.erased() == {"C2"}
     vault.erase("C1")
     assert not membership.holds_anyone()  # tombstones hold nobody
+    assert membership.erased() == {"C1", "C2"}

@@ -19,10 +19,18 @@ from rich.progress import (
 )
 from rich.table import Table as RichTable
 
-from tenure.bootstrap import load_settings, open_model_registry, open_warehouse
+from tenure.adapters.sql.identity import SqlVaultMembership
+from tenure.bootstrap import (
+    load_settings,
+    open_model_registry,
+    open_privacy_services,
+    open_warehouse,
+)
 from tenure.cli import retention_report
 from tenure.cli.common import cli_actor
+from tenure.core.clock import SystemClock
 from tenure.core.errors import TenureError
+from tenure.privacy.consent import Purpose
 from tenure.retention.churn import Progress as StepCallback
 from tenure.retention.churn_scoring import REASONS_LIMIT
 from tenure.retention.labels import CHURN_DEFINITIONS, data_window
@@ -219,7 +227,9 @@ def score(
     tiers, segment, 12-month value and value at risk, time to churn and next month's flows.
 
     Results go to the warehouse tables customer_retention and churn_scores (one row per
-    customer) and scoring_runs; scoring the same date again replaces its rows.
+    customer) and scoring_runs; scoring the same date again replaces its rows. Customers who
+    withdrew their profiling consent (their last word on it, in the consent ledger, as of the
+    scoring date) and customers whose identity was erased are left out.
     """
     console = Console()
     settings = load_settings()
@@ -227,6 +237,9 @@ def score(
     try:
         with open_warehouse(settings) as warehouse, _progress(console) as step:
             moment = _date(as_of, "--as-of") or data_window(warehouse).end
+            with open_privacy_services(settings, clock=SystemClock()) as privacy:
+                refused = privacy.ledger.withdrawn(Purpose.PROFILING, moment)
+                erased = SqlVaultMembership(privacy.engine).erased()
             run = score_customers(
                 warehouse=warehouse,
                 registry=registry,
@@ -234,6 +247,7 @@ def score(
                 version=version,
                 progress=step,
                 reasons_limit=reasons_limit,
+                exclude=refused | erased,
             )
     except TenureError as exc:
         raise _fail(console, "scoring", exc) from exc
@@ -243,6 +257,9 @@ def score(
 def _render_scoring(console: Console, run: ScoringRun, where: str) -> None:
     console.print(f"scored {run.customers:,} customers as of {run.as_of:%Y-%m-%d} with "
                   f"{run.model_name} {run.model_version}", highlight=False)  # fmt: skip
+    if run.excluded:
+        console.print(f"left out {run.excluded:,} customers who refused profiling or were erased",
+                      highlight=False)  # fmt: skip
     bands = RichTable(title="customers by risk band")
     bands.add_column("band")
     bands.add_column("customers", justify="right")

@@ -188,6 +188,13 @@ class ConsentLedger(Protocol):
         """The deciding event at ``at`` of each customer that has one (see the module doc)."""
         ...
 
+    def withdrawn(self, purpose: Purpose, at: datetime) -> frozenset[str]:
+        """Customers whose last word on ``purpose`` at ``at``, on whichever channel, was a
+        withdrawal. For a purpose that is not about contact (``profiling``) the channel does not
+        matter: a customer who withdrew it anywhere and has not granted it again since refused it.
+        """
+        ...
+
     def count(self) -> int:
         """Events held."""
         ...
@@ -234,6 +241,18 @@ class MemoryConsentLedger:
             if event is not None:
                 found[customer_id] = event
         return found
+
+    def withdrawn(self, purpose: Purpose, at: datetime) -> frozenset[str]:
+        """Customers whose last word on ``purpose`` at ``at`` was a withdrawal."""
+        by_customer: dict[str, list[ConsentEvent]] = {}
+        for event in self._events:
+            if event.purpose is purpose:
+                by_customer.setdefault(event.customer_id, []).append(event)
+        return frozenset(
+            customer_id
+            for customer_id, events in by_customer.items()
+            if (word := deciding_event(events, at)) is not None and not word.granted
+        )
 
     def count(self) -> int:
         """Events held."""

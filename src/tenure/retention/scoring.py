@@ -17,7 +17,7 @@ Every column uses data before ``as_of`` only.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -71,6 +71,7 @@ class ScoringRun:
     segments: dict[str, int] = field(default_factory=dict)
     value_at_risk_minor: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    excluded: int = 0  # customers left out: profiling refused or identity erased
 
     @property
     def drifting(self) -> list[str]:
@@ -199,10 +200,13 @@ def score_customers(
     rules: TierRules | None = None,
     assumptions: MarginAssumptions | None = None,
     reasons_limit: int | None = REASONS_LIMIT,
+    exclude: Collection[str] = frozenset(),
 ) -> ScoringRun:
     """Score every customer open at ``as_of`` and write churn_scores and customer_retention.
 
     Reasons are computed for the ``reasons_limit`` riskiest customers (None: all of them).
+    Customers in ``exclude`` (who refused profiling, or were erased) are neither scored nor
+    written; the run counts them in ``excluded``.
     """
     step = _Steps(progress)
     loaded = registry.load(model, version)
@@ -211,6 +215,8 @@ def score_customers(
     companions = load_companions(registry, manifest)
     with step("features"):
         features = compute_features(warehouse=warehouse, as_of=as_of)
+        refused = features["customer_id"].isin(exclude)
+        features = features.loc[~refused].reset_index(drop=True)
     ids = features["customer_id"]
     with step("churn"):
         churn = score_churn(loaded.model, manifest, features, as_of, reasons_limit=reasons_limit)
@@ -253,4 +259,5 @@ def score_customers(
         segments=retention["segment_name"].value_counts().astype(int).to_dict(),
         value_at_risk_minor=int(retention["value_at_risk_minor"].sum()),
         seconds=step.seconds,
+        excluded=int(refused.sum()),
     )

@@ -153,6 +153,27 @@ class SqlConsentLedger:
         found = {cid: deciding_event(events, at) for cid, events in by_customer.items()}
         return {cid: event for cid, event in found.items() if event is not None}
 
+    def withdrawn(self, purpose: Purpose, at: datetime) -> frozenset[str]:
+        """Customers whose last word on ``purpose`` at ``at`` was a withdrawal (only customers
+        who ever withdrew it are read)."""
+        withdrew = (
+            sa.select(_T.c.customer_id)
+            .where(_T.c.purpose == purpose.value, ~_T.c.granted, _T.c.at <= at)
+            .distinct()
+        )
+        query = sa.select(_T).where(
+            _T.c.purpose == purpose.value, _T.c.at <= at, _T.c.customer_id.in_(withdrew)
+        )
+        by_customer: dict[str, list[ConsentEvent]] = {}
+        with translate_errors(), self._engine.connect() as connection:
+            for row in connection.execution_options(yield_per=CHUNK).execute(query):
+                by_customer.setdefault(row.customer_id, []).append(_event(row))
+        return frozenset(
+            customer_id
+            for customer_id, events in by_customer.items()
+            if (word := deciding_event(events, at)) is not None and not word.granted
+        )
+
     def count(self) -> int:
         """Events held."""
         with translate_errors(), self._engine.connect() as connection:

@@ -94,6 +94,12 @@ class SqlVaultMembership:
         if row.wrapped_key is None:
             raise IdentityNotFound(customer_id, erased=True)
 
+    def erased(self) -> frozenset[str]:
+        """Customers whose identity was erased (a tombstone is all that is left)."""
+        with translate_errors(), self._engine.connect() as connection:
+            rows = connection.execute(sa.select(_T.c.customer_id).where(_T.c.wrapped_key.is_(None)))
+            return frozenset(str(customer_id) for (customer_id,) in rows)
+
     def holds_anyone(self) -> bool:
         """Whether the vault holds any identity (tombstones left out)."""
         with translate_errors(), self._engine.connect() as connection:
