@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup
 	$(BIN)/tenure demo
 
+# one test process per core, at most four (each takes a Redis database of its own, 15 down to
+# 12); each test file runs whole in one process, so its module fixtures are built once
 test: setup
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses=4 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check src tests bench

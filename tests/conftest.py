@@ -15,7 +15,10 @@ import pytest
 POSTGRES_ADMIN_URL = os.environ.get(
     "TENURE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("TENURE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# `make test` runs the tests in parallel processes (pytest-xdist workers gw0, gw1, ...): each
+# flushes a Redis database of its own, 15 for the first, 14 for the second and so on.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("TENURE_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER}")
 
 
 def _in_ci() -> bool:
@@ -66,7 +69,8 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """The test Redis database (DB 15 unless TENURE_TEST_REDIS_URL says otherwise), flushed."""
+    """The test Redis database (DB 15, 14, ... by worker, unless TENURE_TEST_REDIS_URL says
+    otherwise), flushed."""
     import redis
 
     parts = urlsplit(REDIS_URL)
