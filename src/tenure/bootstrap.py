@@ -15,11 +15,16 @@ from tenure.adapters.redis import RedisKeyedState
 from tenure.adapters.sql import create_store_engine, upgrade_to_head
 from tenure.adapters.sql.audit import SqlAuditLog
 from tenure.adapters.sql.consent import SqlConsentLedger
+from tenure.adapters.sql.corporate import SqlCorporateUnitOfWorkFactory
 from tenure.adapters.sql.decision_log import SqlDecisionLog
 from tenure.adapters.sql.identity import SqlIdentityVault
 from tenure.adapters.sql.limits import SqlLimitUnitOfWorkFactory
 from tenure.adapters.sql.retention_schedule import SqlRetention
-from tenure.adapters.sql.rulesets import SqlListRepository, SqlRuleSetRepository
+from tenure.adapters.sql.rulesets import (
+    SqlListRepository,
+    SqlRuleSetRepository,
+    SqlSnoozeRepository,
+)
 from tenure.adapters.sql.subject_requests import SqlSubjectRequestStore, StoreSubjectRecords
 from tenure.core.clock import Clock
 from tenure.core.decision import CustomerValue
@@ -35,9 +40,11 @@ from tenure.privacy.keys import (
 )
 from tenure.privacy.retention_schedule import RetentionStore, Store
 from tenure.privacy.subject_requests import DEFAULT_DUE_DAYS, SubjectRequestService
+from tenure.protection.corporate.rule import CachedMandates, MandateRule
 from tenure.protection.engine import BLOCK_LISTS, Engine
 from tenure.protection.limits.rule import CachedLimits, LimitRule
 from tenure.protection.memory import MappingCustomerValues
+from tenure.protection.rulesets.snoozes import CachedSnoozes
 from tenure.protection.scorer import EventScorer
 from tenure.protection.service import (
     CachedLists,
@@ -171,14 +178,17 @@ def build_protection(
     settings: Settings, *, store: StoreEngine, clock: Clock, rebuild: bool = True
 ) -> ProtectionService:
     """The engine wired to the store, the model registry, retention values and keyed state,
-    with the customers' limits (stored ones cached) as a hard rule.
+    with the live snoozes (cached) dropping rule hits, and the customers' limits and corporate
+    mandates (both cached) as hard rules.
 
     With in-memory state, the last 90 days of logged events are folded back in (``rebuild``).
     """
     rulesets = SqlRuleSetRepository(store)
     log = SqlDecisionLog(store)
     lists = CachedLists(SqlListRepository(store), BLOCK_LISTS.keys(), clock=clock)
+    snoozes = CachedSnoozes(SqlSnoozeRepository(store), clock=clock)
     limits = CachedLimits(SqlLimitUnitOfWorkFactory(store), clock=clock)
+    mandates = CachedMandates(SqlCorporateUnitOfWorkFactory(store), clock=clock)
     engine = Engine(
         state=_state(settings),
         log=log,
@@ -186,14 +196,17 @@ def build_protection(
         scorer=load_fraud_scorer(settings),
         rules=load_rulebook(rulesets, settings.protection_ruleset),
         lists=lists,
-        hard_rules=(LimitRule(limits),),
+        hard_rules=(LimitRule(limits), MandateRule(mandates)),
+        snoozes=snoozes,
         clock=clock,
     )
     service = ProtectionService(
         engine=engine,
         rulesets=rulesets,
         lists=lists,
+        snoozes=snoozes,
         limits=limits,
+        mandates=mandates,
         events=log,
         clock=clock,
         ruleset_name=settings.protection_ruleset,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tenure.adapters.duckdb import DuckDBWarehouse
-from tenure.core.clock import FixedClock
+from tenure.core.clock import Clock, FixedClock
 from tenure.core.decision import CustomerValue
 from tenure.core.rules import NO_LISTS, ListLookup
 from tenure.data.ingest import ephemeral_protector, ingest_directory
@@ -18,6 +18,7 @@ from tenure.data.simulator import SimulationConfig, synthesize
 from tenure.protection.engine import Engine, HardRule, RuleBook
 from tenure.protection.events import Event, EventKind
 from tenure.protection.memory import InMemoryDecisionLog, MappingCustomerValues
+from tenure.protection.rulesets.snoozes import SnoozeLookup
 from tenure.protection.scorer import Contribution, ModelScore
 from tenure.protection.signals import (
     Signals,
@@ -120,8 +121,11 @@ def make_engine(
     hard_rules: Sequence[HardRule] = (),
     state: KeyedState | None = None,
     log: Any = None,
+    snoozes: SnoozeLookup | None = None,
+    clock: Clock | None = None,
 ) -> Engine:
-    """An engine on in-memory state and log, with the clock standing at :data:`START`."""
+    """An engine on in-memory state and log, with the clock standing at :data:`START` unless
+    ``clock`` says otherwise."""
     return Engine(
         state=state if state is not None else MemoryKeyedState(idle_seconds=None),
         log=log if log is not None else InMemoryDecisionLog(),
@@ -130,7 +134,8 @@ def make_engine(
         rules=rules if rules is not None else RuleBook(),
         lists=lists,
         hard_rules=hard_rules,
-        clock=FixedClock(START),
+        snoozes=snoozes,
+        clock=clock if clock is not None else FixedClock(START),
     )
 
 

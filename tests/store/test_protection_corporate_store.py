@@ -159,6 +159,24 @@ def test_mandate_versions_keep_every_term(uow: Corporate) -> None:
         assert uow.mandates.get("corp-1", 3) is None
 
 
+def test_lists_every_customers_current_mandate_by_customer(uow: Corporate) -> None:
+    with uow:
+        assert uow.mandates.list_current() == []
+        uow.mandates.add(replace(make_mandate(1), customer_id="corp-2"))
+        for version in (2, 1, 3):
+            uow.mandates.add(make_mandate(version))
+        uow.mandates.add(replace(make_mandate(1), customer_id="corp-0", tiers=()))
+        uow.commit()
+    with uow:
+        current = uow.mandates.list_current()
+    assert [(m.customer_id, m.version) for m in current] == [
+        ("corp-0", 1),
+        ("corp-1", 3),
+        ("corp-2", 1),
+    ]
+    assert current[1] == make_mandate(3)  # every term comes back
+
+
 def test_payments_keep_their_approvals_and_reasons(uow: Corporate) -> None:
     approved = replace(make_payment(), approvals=(Approval("op2", AT + timedelta(minutes=3)),))
     with uow:

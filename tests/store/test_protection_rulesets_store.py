@@ -228,6 +228,22 @@ def test_lists_an_entitys_live_snoozes_by_rule(snoozes: Snoozes) -> None:
     assert [s.rule_id for s in snoozes.snoozes("customer:C1", AT)] == ["large", "night"]
 
 
+def test_lists_every_live_snooze_by_rule_then_entity(snoozes: Snoozes) -> None:
+    snoozes.add(make_snooze("night", entity="account:A9", hours=3))
+    snoozes.add(make_snooze(entity="customer:C2"))
+    snoozes.add(make_snooze())
+    snoozes.add(make_snooze("expired", hours=0))
+    live = snoozes.live_snoozes(AT)
+    assert [(s.rule_id, s.entity) for s in live] == [
+        ("large", "customer:C1"),
+        ("large", "customer:C2"),
+        ("night", "account:A9"),
+    ]
+    assert live[0] == make_snooze()
+    later = snoozes.live_snoozes(AT + timedelta(hours=1))
+    assert later == [make_snooze("night", entity="account:A9", hours=3)]
+
+
 def test_lifting_a_snooze_says_whether_there_was_one(snoozes: Snoozes) -> None:
     snoozes.add(make_snooze())
     assert snoozes.remove("large", "customer:C1")

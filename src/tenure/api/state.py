@@ -184,6 +184,17 @@ class ApiState:
         if self._protection is not None:
             self._protection.lists.refresh()
 
+    def snoozes_changed(self) -> None:
+        """Reload the snoozes of a running engine now instead of at the next cache expiry."""
+        if self._protection is not None:
+            self._protection.snoozes.refresh()
+
+    def mandates_changed(self) -> None:
+        """Reload the corporate mandates of a running engine now instead of at the next cache
+        expiry (other workers see a new mandate at their own next reload, within seconds)."""
+        if self._protection is not None:
+            self._protection.mandates.refresh()
+
     def limits_changed(self) -> None:
         """Reload the stored limits of a running engine now instead of at the next cache expiry
         (other workers see a change at their own next reload, within seconds)."""

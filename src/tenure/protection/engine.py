@@ -6,10 +6,14 @@ One call of :meth:`Engine.decide` per event, in this order:
    (recent answers are kept in memory; an older or another worker's duplicate is caught by the
    log's unique key when appending, and the stored answer is returned instead);
 2. one state read for every entity of the event (customer, account, device, IP, payee);
-3. signals (the named features), then the active rule set and the fraud model;
+3. signals (the named features), then the active rule set and the fraud model; a hit snoozed
+   for one of the event's entities (``customer:<id>``, ``account:``, ``device:``, ``ip:``,
+   ``payee:``) is dropped and the rest re-combined (``tenure.protection.rulesets.snoozes``);
 4. hard floors: block lists, limits and any other :class:`HardRule` (corporate mandates) set the
-   least the answer may be; the policy then picks the cheapest action at or above it;
-5. shadow rule sets are evaluated and logged beside the decision, never acted on;
+   least the answer may be, and no snooze lifts one; the policy then picks the cheapest action at
+   or above it;
+5. shadow rule sets are evaluated (with the same snoozes) and logged beside the decision, never
+   acted on;
 6. the decision log appends the decision (durable before the answer; a concurrent duplicate of
    the key loses and gets the winner's answer), and only then is the event written to state,
    so a retry never counts twice; a money event that was not declined also counts as spent,
@@ -36,10 +40,12 @@ from tenure.core.rules import NO_LISTS, CompiledRuleSet, Evaluation, ListLookup
 from tenure.protection.decision import Decision, Reason, ShadowResult
 from tenure.protection.events import Event
 from tenure.protection.policy import ExpectedCostPolicy, Policy
+from tenure.protection.rulesets.snoozes import SnoozeLookup, apply_snoozes
 from tenure.protection.scorer import EventScorer
 from tenure.protection.signals import (
     Signals,
     compute_signals,
+    entity_keys,
     observations_for,
     queries_for,
     window_needs,
@@ -146,6 +152,7 @@ class Engine:
     rules: RuleBook = field(default_factory=RuleBook)
     lists: ListLookup = NO_LISTS
     hard_rules: Sequence[HardRule] = ()
+    snoozes: SnoozeLookup | None = None
     policy: Policy = field(default_factory=ExpectedCostPolicy)
     clock: Clock = field(default_factory=SystemClock)
     new_id: Callable[[], str] = _new_id
@@ -192,7 +199,7 @@ class Engine:
             signals["model.risk"] = model.probability
             signals["model.anomaly"] = model.anomaly
         evaluation = self._rules(event, signals, now)
-        floor, floor_reasons = self._floor(event, signals, evaluation, now)
+        floor, floor_reasons, offered = self._floor(event, signals, evaluation, now)
         p_model = model.probability if model is not None else _PRIOR
         risk = 1.0 - (1.0 - p_model) * (1.0 - evaluation.score)
         at_stake = (
@@ -206,6 +213,7 @@ class Engine:
             amount_minor=at_stake,
             customer=customer,
             at_least=floor,
+            offered=offered,
         )
         reasons = (
             *floor_reasons,
@@ -234,13 +242,23 @@ class Engine:
         active = self.rules.active
         if active is None:
             return Evaluation((), 0.0, Outcome.ALLOW)
-        return active.evaluate(signals, event_kind=event.kind.value, lists=self.lists, at=now)
+        found = active.evaluate(signals, event_kind=event.kind.value, lists=self.lists, at=now)
+        return self._unsnoozed(found, event, now)
+
+    def _unsnoozed(self, evaluation: Evaluation, event: Event, now: datetime) -> Evaluation:
+        # Most events hit no rule: they never reach the snoozes at all.
+        if not evaluation.hits or self.snoozes is None:
+            return evaluation
+        return apply_snoozes(evaluation, self.snoozes, entities=entity_keys(event), at=now)
 
     def _floor(
         self, event: Event, signals: Signals, evaluation: Evaluation, now: datetime
-    ) -> tuple[Outcome, tuple[Reason, ...]]:
+    ) -> tuple[Outcome, tuple[Reason, ...], tuple[Outcome, ...]]:
+        """The floor, its reasons, and what the hard rules asked for (a mandate's dual approval
+        is an answer the policy gives only when a hard rule asks for it)."""
         outcome = evaluation.outcome
         reasons: list[Reason] = []
+        offered: list[Outcome] = []
         for name, signal in BLOCK_LISTS.items():
             value = signals.get(signal)
             if isinstance(value, str) and self.lists.contains(name, value, now):
@@ -251,12 +269,14 @@ class Engine:
             if found is not None and found.outcome > Outcome.ALLOW:
                 outcome = max(outcome, found.outcome)
                 reasons.extend(found.reasons)
-        return outcome, tuple(reasons)
+                offered.append(found.outcome)
+        return outcome, tuple(reasons), tuple(offered)
 
     def _shadow(self, event: Event, signals: Signals, now: datetime) -> tuple[ShadowResult, ...]:
         results = []
         for ruleset, version in self.rules.shadows:
             found = ruleset.evaluate(signals, event_kind=event.kind.value, lists=self.lists, at=now)
+            found = self._unsnoozed(found, event, now)
             results.append(ShadowResult(ruleset.name, version, found.outcome, found.rule_ids))
         return tuple(results)
 

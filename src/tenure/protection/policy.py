@@ -8,7 +8,7 @@ yardstick it is measured against.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -27,6 +27,7 @@ from tenure.protection.events import EventKind
 __all__ = [
     "ALLOWED_ACTIONS",
     "DEFAULT_EXPOSURE_MINOR",
+    "ON_REQUEST_ACTIONS",
     "ExpectedCostPolicy",
     "FixedThresholdPolicy",
     "Policy",
@@ -45,6 +46,13 @@ ALLOWED_ACTIONS: Mapping[EventKind, tuple[Outcome, ...]] = {
     EventKind.CARD_PAYMENT: (Outcome.ALLOW, Outcome.STEP_UP, Outcome.DECLINE),
     EventKind.PAYEE_ADD: (Outcome.ALLOW, Outcome.STEP_UP, Outcome.HOLD, Outcome.DECLINE),
     EventKind.PROFILE_CHANGE: (Outcome.ALLOW, Outcome.STEP_UP, Outcome.HOLD, Outcome.DECLINE),
+}
+
+# Answers a policy never picks by itself, only when a hard rule's floor is exactly that answer:
+# only a corporate customer has the approvers a dual approval waits for, so its mandate offers it
+# (a rule asking for dual_approval gets a stronger allowed answer: a hold or a decline).
+ON_REQUEST_ACTIONS: Mapping[EventKind, frozenset[Outcome]] = {
+    EventKind.TRANSFER: frozenset({Outcome.DUAL_APPROVAL}),
 }
 
 # What a fraudster can take after an event that moves no money itself (a login, a new payee).
@@ -71,7 +79,11 @@ class Policy(Protocol):
         amount_minor: int,
         customer: CustomerValue,
         at_least: Outcome,
-    ) -> Choice: ...
+        offered: Collection[Outcome] = (),
+    ) -> Choice:
+        """An action no weaker than ``at_least``; ``offered`` are the hard rules' floors, which
+        may make an answer of ``ON_REQUEST_ACTIONS`` possible for this event."""
+        ...
 
 
 def _at_stake(kind: EventKind, amount_minor: int, exposure: Mapping[EventKind, int]) -> int:
@@ -94,14 +106,20 @@ class ExpectedCostPolicy:
         amount_minor: int,
         customer: CustomerValue,
         at_least: Outcome,
+        offered: Collection[Outcome] = (),
     ) -> Choice:
-        """The cheapest allowed action no weaker than ``at_least``."""
+        """The cheapest allowed action no weaker than ``at_least`` (a hard rule's on-request
+        floor, such as a mandate's dual approval of a transfer, counts as allowed)."""
+        allowed = ALLOWED_ACTIONS[kind]
+        if offered:
+            on_request = ON_REQUEST_ACTIONS.get(kind, frozenset())
+            allowed = (*allowed, *(action for action in offered if action in on_request))
         return choose_action(
             p=p,
             amount_minor=_at_stake(kind, amount_minor, self.exposure_minor),
             customer=customer,
             params=self.params,
-            allowed=ALLOWED_ACTIONS[kind],
+            allowed=allowed,
             at_least=at_least,
         )
 
@@ -133,6 +151,7 @@ class FixedThresholdPolicy:
         amount_minor: int,
         customer: CustomerValue,
         at_least: Outcome,
+        offered: Collection[Outcome] = (),
     ) -> Choice:
         """The threshold's action, raised to ``at_least`` when a hard rule demands more."""
         wanted = Outcome.ALLOW

@@ -2,10 +2,10 @@
 
 The API, the CLI and the benchmark all decide through :class:`ProtectionService`, which holds the
 engine and knows where its parts come from: the active and shadow versions of one named rule set
-(``default`` unless configured), the block lists and the customers' stored limits (each cached
-in memory and refreshed every few seconds, because a store lookup per event would cost more than
-the whole decision),
-the registered fraud scorer, and retention's customer values. After a restart it folds the last
+(``default`` unless configured), the block lists, the live snoozes, the customers' stored limits
+and the corporate customers' current mandates (each cached in memory and refreshed every few
+seconds, because a store lookup per event would cost more than the whole decision), the
+registered fraud scorer, and retention's customer values. After a restart it folds the last
 90 days of logged events back into in-memory state with their outcomes, so no history is lost
 and the spending customer limits count is as it was.
 """
@@ -24,6 +24,7 @@ from tenure.core.clock import Clock
 from tenure.core.decision import CustomerValue
 from tenure.core.outcome import Outcome
 from tenure.core.rules import compile_ruleset
+from tenure.protection.corporate.rule import CachedMandates
 from tenure.protection.decision import Decision
 from tenure.protection.engine import Engine, RuleBook
 from tenure.protection.events import Event
@@ -32,6 +33,7 @@ from tenure.protection.rulesets import RuleSetRepository
 from tenure.protection.rulesets import active as active_version
 from tenure.protection.rulesets import shadows as shadow_versions
 from tenure.protection.rulesets.model import ListEntry
+from tenure.protection.rulesets.snoozes import CachedSnoozes
 
 __all__ = [
     "DEFAULT_RULESET",
@@ -144,7 +146,9 @@ class ProtectionService:
     engine: Engine
     rulesets: RuleSetRepository
     lists: CachedLists
+    snoozes: CachedSnoozes
     limits: CachedLimits
+    mandates: CachedMandates
     events: EventSource
     clock: Clock
     ruleset_name: str = DEFAULT_RULESET

@@ -37,6 +37,7 @@ __all__ = [
     "STREAMS",
     "Signals",
     "compute_signals",
+    "entity_keys",
     "model_vector",
     "observations_for",
     "queries_for",
@@ -158,6 +159,12 @@ def _entities(event: Event) -> list[tuple[str, str, dict[str, str]]]:
             links = {"payee": event.payee_id} if role == "account" and event.payee_id else {}
             found.append((role, f"{role}:{value}", links or {"customer": event.customer_id}))
     return found
+
+
+def entity_keys(event: Event) -> tuple[str, ...]:
+    """The keys of the entities the event touches (``customer:C1``, ``payee:P9``), customer first:
+    the state's keys, and the names snoozes and lists give entities."""
+    return tuple(key for _, key, _ in _entities(event))
 
 
 def queries_for(event: Event, extra: Mapping[str, frozenset[str]] | None = None) -> list[Query]:

@@ -194,6 +194,27 @@ class SqlMandateRepository:
             )
         )
 
+    def list_current(self) -> list[Mandate]:
+        columns = CORPORATE_MANDATES.c
+        latest = (
+            sa.select(columns.customer_id, sa.func.max(columns.version).label("version"))
+            .group_by(columns.customer_id)
+            .subquery()
+        )
+        query = (
+            sa.select(CORPORATE_MANDATES)
+            .join(
+                latest,
+                sa.and_(
+                    columns.customer_id == latest.c.customer_id,
+                    columns.version == latest.c.version,
+                ),
+            )
+            .order_by(columns.customer_id)
+        )
+        with translate_errors():
+            return [_mandate(row) for row in self._session.execute(query)]
+
 
 _PAYMENT_FIELDS = (
     "id",

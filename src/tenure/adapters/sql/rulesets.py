@@ -218,3 +218,12 @@ class SqlSnoozeRepository:
         )
         with translate_errors(), self._engine.connect() as db:
             return [_snooze(row) for row in db.execute(query)]
+
+    def live_snoozes(self, at: datetime) -> list[Snooze]:
+        query = (
+            sa.select(SNOOZES)
+            .where(SNOOZES.c.until > at)
+            .order_by(SNOOZES.c.rule_id, SNOOZES.c.entity)
+        )
+        with translate_errors(), self._engine.connect() as db:
+            return [_snooze(row) for row in db.execute(query)]

@@ -103,7 +103,8 @@ def get_mandate(customer_id: CustomerId, principal: CorporateActor, state: State
 def put_mandate(
     customer_id: CustomerId, body: MandateIn, principal: CorporateManager, state: State
 ) -> MandateOut:
-    """Publish the customer's next mandate version; payments already waiting keep theirs."""
+    """Publish the customer's next mandate version; the engine applies it to the customer's
+    next transfer, and payments already waiting keep theirs."""
     mandate = publish_mandate(
         uow=state.corporate_uow(),
         audit=state.protection_audit,
@@ -119,6 +120,7 @@ def put_mandate(
         approval_window=body.approval_window,
         clock=state.clock,
     )
+    state.mandates_changed()
     return MandateOut.of(mandate)
 
 

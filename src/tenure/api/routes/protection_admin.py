@@ -1,7 +1,7 @@
 """Protection administration: block/allow lists, snoozes, the decision log, alerts and status.
 
-A list change reaches the running engine at once (its cached lists are reloaded); a list or
-snooze change is audited with the acting principal.
+A list or snooze change reaches the running engine at once (its cached lists or snoozes are
+reloaded) and is audited with the acting principal.
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ def get_list(list_name: Name, principal: RulesManager, state: State) -> list[Lis
 def put_snooze(
     rule_id: Name, entity: Value, body: SnoozeIn, principal: RulesManager, state: State
 ) -> SnoozeOut:
-    """Silence one rule for one entity (``customer:C1``) until ``until`` (at most 90 days)."""
+    """Silence one rule for one entity (``customer:C1``) until ``until`` (at most 90 days); the
+    engine drops that rule's hit from the entity's next event."""
     snooze = snooze_rule(
         state.snoozes,
         rule_id=rule_id,
@@ -112,6 +113,7 @@ def put_snooze(
         added_by=principal.subject,
         clock=state.clock,
     )
+    state.snoozes_changed()
     state.record_audit(
         actor=principal.subject,
         action="protection.rule_snoozed",
@@ -125,6 +127,7 @@ def put_snooze(
 def delete_snooze(rule_id: Name, entity: Value, principal: RulesManager, state: State) -> Response:
     """Lift a snooze early (404 if there was none)."""
     lift_snooze(state.snoozes, rule_id=rule_id, entity=entity)
+    state.snoozes_changed()
     state.record_audit(
         actor=principal.subject,
         action="protection.rule_snooze_lifted",

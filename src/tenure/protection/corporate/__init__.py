@@ -4,6 +4,8 @@ A corporate customer's large transfers wait for distinct approvers as its mandat
 ``evaluation`` is pure (what a mandate requires of a payment, and the outcome it forces on the
 engine); ``operators``, ``mandates`` and ``payments`` are the services, each taking a
 ``CorporateUnitOfWork`` and an ``AuditSink``; ``memory`` holds the in-memory test doubles.
+``rule`` (imported on its own, as it depends on the engine) makes the mandate a hard rule of the
+decision engine: a transfer gets at least what the customer's current mandate requires.
 """
 
 from __future__ import annotations

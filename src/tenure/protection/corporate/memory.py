@@ -70,6 +70,13 @@ class InMemoryMandateRepository:
     def get(self, customer_id: str, version: int) -> Mandate | None:
         return self.rows.get((customer_id, version))
 
+    def list_current(self) -> list[Mandate]:
+        current: dict[str, Mandate] = {}
+        for (owner, version), row in self.rows.items():
+            if owner not in current or current[owner].version < version:
+                current[owner] = row
+        return [current[owner] for owner in sorted(current)]
+
 
 class InMemoryCorporatePaymentRepository:
     """Payments in a dict."""

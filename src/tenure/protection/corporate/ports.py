@@ -49,6 +49,9 @@ class MandateRepository(Protocol):
 
     def get(self, customer_id: str, version: int) -> Mandate | None: ...
 
+    def list_current(self) -> list[Mandate]:
+        """Every customer's highest version, ordered by customer (the engine caches them)."""
+
 
 class CorporatePaymentRepository(Protocol):
     """Corporate payments and their approvals."""

@@ -94,6 +94,10 @@ class InMemorySnoozeRepository:
         live = [s for s in self._snoozes.values() if s.entity == entity and s.live_at(at)]
         return sorted(live, key=lambda s: s.rule_id)
 
+    def live_snoozes(self, at: datetime) -> list[Snooze]:
+        live = [s for s in self._snoozes.values() if s.live_at(at)]
+        return sorted(live, key=lambda s: (s.rule_id, s.entity))
+
 
 if TYPE_CHECKING:
     # Checked by mypy, never run: each double keeps up with the Protocol it stands in for.

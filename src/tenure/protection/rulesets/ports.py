@@ -75,3 +75,8 @@ class SnoozeRepository(Protocol):
     def snoozes(self, entity: str, at: datetime) -> list[Snooze]:
         """The snoozes of ``entity`` still live at ``at``, sorted by rule id."""
         ...
+
+    def live_snoozes(self, at: datetime) -> list[Snooze]:
+        """Every snooze still live at ``at``, sorted by rule id, then entity (the engine's cache
+        loads them all)."""
+        ...

@@ -2,12 +2,20 @@
 
 A snooze drops the rule's hit; it never changes what the other rules say. Entities are written
 ``<kind>:<id>``, the kinds being the feature entities (``customer:C1``, ``payee:P9``).
+
+The engine drops snoozed hits through :func:`apply_snoozes`, asking a :class:`SnoozeLookup`:
+:class:`CachedSnoozes`, every live snooze held in memory and reloaded at most every ``ttl``
+seconds, because a store read on every decision would cost more than the whole decision. After a
+change through the API, ``refresh()`` makes it act at once in this process; other processes see it
+at their next reload.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from tenure.core.clock import Clock
 from tenure.core.errors import NotFound, ValidationError
@@ -15,10 +23,31 @@ from tenure.core.rules import ENTITIES, Evaluation, combine, is_snake_name
 from tenure.protection.rulesets.model import Snooze
 from tenure.protection.rulesets.ports import SnoozeRepository
 
-__all__ = ["MAX_SNOOZE", "apply_snoozes", "lift_snooze", "snooze_rule"]
+__all__ = [
+    "MAX_SNOOZE",
+    "CachedSnoozes",
+    "LiveSnoozes",
+    "SnoozeLookup",
+    "apply_snoozes",
+    "lift_snooze",
+    "snooze_rule",
+]
 
 # A snooze is a targeted exception, not a way to switch a rule off: that needs a new version.
 MAX_SNOOZE = timedelta(days=90)
+DEFAULT_TTL_SECONDS = 5.0
+
+
+class SnoozeLookup(Protocol):
+    """Whether a rule is silenced for an entity (a ``SnoozeRepository`` or ``CachedSnoozes``)."""
+
+    def is_snoozed(self, rule_id: str, entity: str, at: datetime) -> bool: ...
+
+
+class LiveSnoozes(Protocol):
+    """Where the cache loads from (a ``SnoozeRepository`` fits)."""
+
+    def live_snoozes(self, at: datetime) -> list[Snooze]: ...
 
 
 def _entity(entity: str) -> str:
@@ -70,12 +99,16 @@ def lift_snooze(repo: SnoozeRepository, *, rule_id: str, entity: str) -> None:
 
 def apply_snoozes(
     evaluation: Evaluation,
-    snoozes: SnoozeRepository,
+    snoozes: SnoozeLookup,
     *,
     entities: Collection[str],
     at: datetime,
 ) -> Evaluation:
-    """``evaluation`` without the hits snoozed for any of ``entities``, score and outcome redone."""
+    """``evaluation`` without the hits snoozed for any of ``entities``, score and outcome redone.
+
+    The one place a snoozed evaluation is combined again; ``snoozes`` is asked once per hit and
+    entity, and not at all when nothing hit.
+    """
     if not evaluation.hits or not entities:
         return evaluation
     kept = [
@@ -84,3 +117,33 @@ def apply_snoozes(
         if not any(snoozes.is_snoozed(hit.rule_id, entity, at) for entity in entities)
     ]
     return evaluation if len(kept) == len(evaluation.hits) else combine(kept)
+
+
+class CachedSnoozes:
+    """Every live snooze in memory, reloaded from ``source`` at most every ``ttl`` seconds."""
+
+    def __init__(
+        self, source: LiveSnoozes, *, clock: Clock, ttl: float = DEFAULT_TTL_SECONDS
+    ) -> None:
+        self._source = source
+        self._clock = clock
+        self._ttl = timedelta(seconds=ttl)
+        self._loaded_at: datetime | None = None
+        self._until: dict[tuple[str, str], datetime] = {}
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Reload every live snooze now (after a snooze is added or lifted through the API)."""
+        now = self._clock.now()
+        until = {(s.rule_id, s.entity): s.until for s in self._source.live_snoozes(now)}
+        with self._lock:
+            self._until = until
+            self._loaded_at = now
+
+    def is_snoozed(self, rule_id: str, entity: str, at: datetime) -> bool:
+        """Whether ``rule_id`` is silenced for ``entity`` at ``at``, as of the last reload."""
+        loaded = self._loaded_at
+        if loaded is None or self._clock.now() - loaded >= self._ttl:
+            self.refresh()
+        until = self._until.get((rule_id, entity))
+        return until is not None and at < until
