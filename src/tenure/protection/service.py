@@ -29,6 +29,7 @@ from tenure.protection.decision import Decision
 from tenure.protection.engine import Engine, RuleBook
 from tenure.protection.events import Event
 from tenure.protection.limits.rule import CachedLimits
+from tenure.protection.reloading import DEFAULT_TTL_SECONDS, Reloading
 from tenure.protection.rulesets import RuleSetRepository
 from tenure.protection.rulesets import active as active_version
 from tenure.protection.rulesets import shadows as shadow_versions
@@ -68,36 +69,33 @@ class CachedLists:
     """Named lists held in memory, reloaded from ``source`` at most every ``ttl`` seconds."""
 
     def __init__(
-        self, source: ListSource, names: Iterable[str], *, clock: Clock, ttl: float = 5.0
+        self,
+        source: ListSource,
+        names: Iterable[str],
+        *,
+        clock: Clock,
+        ttl: float = DEFAULT_TTL_SECONDS,
     ) -> None:
         self._source = source
         self._names = tuple(dict.fromkeys(names))
-        self._clock = clock
-        self._ttl = timedelta(seconds=ttl)
-        self._loaded_at: datetime | None = None
-        self._entries: dict[str, dict[str, datetime | None]] = {}
-        self._lock = threading.Lock()
+        self._entries = Reloading(self._load, clock=clock, ttl=ttl)
 
-    def refresh(self) -> None:
-        """Reload every list now (after an edit through the API)."""
-        now = self._clock.now()
-        loaded = {
+    def _load(self, now: datetime) -> dict[str, dict[str, datetime | None]]:
+        return {
             name: {e.value: e.expires_at for e in self._source.entries(name, now)}
             for name in self._names
         }
-        with self._lock:
-            self._entries = loaded
-            self._loaded_at = now
+
+    def refresh(self) -> None:
+        """Reload every list now (after an edit through the API)."""
+        self._entries.refresh()
 
     def contains(self, list_name: str, value: str, at: datetime) -> bool:
         """Whether ``value`` is on ``list_name`` at ``at`` (expired entries do not match)."""
-        loaded = self._loaded_at
         if list_name not in self._names:  # a rule names a list first seen now
             self._names = (*self._names, list_name)
-            loaded = None
-        if loaded is None or self._clock.now() - loaded >= self._ttl:
-            self.refresh()
-        entries = self._entries.get(list_name)
+            self._entries.refresh()
+        entries = self._entries.current().get(list_name)
         if not entries or value not in entries:
             return False
         expires = entries[value]

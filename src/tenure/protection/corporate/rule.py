@@ -17,9 +17,8 @@ this process; other processes see it at their next reload.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from tenure.core.clock import Clock
@@ -30,11 +29,11 @@ from tenure.protection.corporate.ports import CorporateUnitOfWork
 from tenure.protection.decision import Reason
 from tenure.protection.engine import Floor
 from tenure.protection.events import Event, EventKind
+from tenure.protection.reloading import DEFAULT_TTL_SECONDS, Reloading
 from tenure.protection.signals import Signals
 
 __all__ = ["CachedMandates", "CurrentMandates", "MandateRule"]
 
-DEFAULT_TTL_SECONDS = 5.0
 # A one-off beneficiary has no payee id, so it cannot be on a mandate's allow list.
 _UNSAVED_PAYEE = ""
 
@@ -56,28 +55,19 @@ class CachedMandates:
         ttl: float = DEFAULT_TTL_SECONDS,
     ) -> None:
         self._uow = uow
-        self._clock = clock
-        self._ttl = timedelta(seconds=ttl)
-        self._loaded_at: datetime | None = None
-        self._by_customer: dict[str, Mandate] = {}
-        self._lock = threading.Lock()
+        self._current = Reloading(self._load, clock=clock, ttl=ttl)
+
+    def _load(self, now: datetime) -> dict[str, Mandate]:
+        with self._uow() as uow:
+            return {mandate.customer_id: mandate for mandate in uow.mandates.list_current()}
 
     def refresh(self) -> None:
         """Reload every current mandate now (after a mandate is published through the API)."""
-        now = self._clock.now()
-        with self._uow() as uow:
-            current = uow.mandates.list_current()
-        by_customer = {mandate.customer_id: mandate for mandate in current}
-        with self._lock:
-            self._by_customer = by_customer
-            self._loaded_at = now
+        self._current.refresh()
 
     def current(self, customer_id: str) -> Mandate | None:
         """The customer's mandate in force, as of the last reload."""
-        loaded = self._loaded_at
-        if loaded is None or self._clock.now() - loaded >= self._ttl:
-            self.refresh()
-        return self._by_customer.get(customer_id)
+        return self._current.current().get(customer_id)
 
 
 class MandateRule:

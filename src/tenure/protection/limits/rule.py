@@ -19,9 +19,8 @@ processes see it at their next reload.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import MappingProxyType
 from typing import Protocol
 
@@ -34,11 +33,11 @@ from tenure.protection.events import Event
 from tenure.protection.limits.model import Limit, LimitCheck, LimitPolicy, ProductLimit
 from tenure.protection.limits.ports import LimitUnitOfWork
 from tenure.protection.limits.service import assess_limit
+from tenure.protection.reloading import DEFAULT_TTL_SECONDS, Reloading
 from tenure.protection.signals import SPENT_24H, Signals
 
 __all__ = ["CachedLimits", "LimitRule", "StoredLimits"]
 
-DEFAULT_TTL_SECONDS = 5.0
 _NONE_STORED: Mapping[str, Limit] = MappingProxyType({})
 
 
@@ -59,30 +58,23 @@ class CachedLimits:
         ttl: float = DEFAULT_TTL_SECONDS,
     ) -> None:
         self._uow = uow
-        self._clock = clock
-        self._ttl = timedelta(seconds=ttl)
-        self._loaded_at: datetime | None = None
-        self._by_customer: dict[str, dict[str, Limit]] = {}
-        self._lock = threading.Lock()
+        self._stored = Reloading(self._load, clock=clock, ttl=ttl)
 
-    def refresh(self) -> None:
-        """Reload every stored limit now (after a change through the API)."""
-        now = self._clock.now()
+    def _load(self, now: datetime) -> dict[str, dict[str, Limit]]:
         with self._uow() as uow:
             stored = uow.limits.list_all()
         by_customer: dict[str, dict[str, Limit]] = {}
         for limit in stored:
             by_customer.setdefault(limit.customer_id, {})[limit.product] = limit
-        with self._lock:
-            self._by_customer = by_customer
-            self._loaded_at = now
+        return by_customer
+
+    def refresh(self) -> None:
+        """Reload every stored limit now (after a change through the API)."""
+        self._stored.refresh()
 
     def for_customer(self, customer_id: str) -> Mapping[str, Limit]:
         """The customer's stored limits by product, as of the last reload."""
-        loaded = self._loaded_at
-        if loaded is None or self._clock.now() - loaded >= self._ttl:
-            self.refresh()
-        return self._by_customer.get(customer_id, _NONE_STORED)
+        return self._stored.current().get(customer_id, _NONE_STORED)
 
 
 class LimitRule:

@@ -12,7 +12,6 @@ at their next reload.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -20,6 +19,7 @@ from typing import Protocol
 from tenure.core.clock import Clock
 from tenure.core.errors import NotFound, ValidationError
 from tenure.core.rules import ENTITIES, Evaluation, combine, is_snake_name
+from tenure.protection.reloading import DEFAULT_TTL_SECONDS, Reloading
 from tenure.protection.rulesets.model import Snooze
 from tenure.protection.rulesets.ports import SnoozeRepository
 
@@ -35,7 +35,6 @@ __all__ = [
 
 # A snooze is a targeted exception, not a way to switch a rule off: that needs a new version.
 MAX_SNOOZE = timedelta(days=90)
-DEFAULT_TTL_SECONDS = 5.0
 
 
 class SnoozeLookup(Protocol):
@@ -126,24 +125,16 @@ class CachedSnoozes:
         self, source: LiveSnoozes, *, clock: Clock, ttl: float = DEFAULT_TTL_SECONDS
     ) -> None:
         self._source = source
-        self._clock = clock
-        self._ttl = timedelta(seconds=ttl)
-        self._loaded_at: datetime | None = None
-        self._until: dict[tuple[str, str], datetime] = {}
-        self._lock = threading.Lock()
+        self._until = Reloading(self._load, clock=clock, ttl=ttl)
+
+    def _load(self, now: datetime) -> dict[tuple[str, str], datetime]:
+        return {(s.rule_id, s.entity): s.until for s in self._source.live_snoozes(now)}
 
     def refresh(self) -> None:
         """Reload every live snooze now (after a snooze is added or lifted through the API)."""
-        now = self._clock.now()
-        until = {(s.rule_id, s.entity): s.until for s in self._source.live_snoozes(now)}
-        with self._lock:
-            self._until = until
-            self._loaded_at = now
+        self._until.refresh()
 
     def is_snoozed(self, rule_id: str, entity: str, at: datetime) -> bool:
         """Whether ``rule_id`` is silenced for ``entity`` at ``at``, as of the last reload."""
-        loaded = self._loaded_at
-        if loaded is None or self._clock.now() - loaded >= self._ttl:
-            self.refresh()
-        until = self._until.get((rule_id, entity))
+        until = self._until.current().get((rule_id, entity))
         return until is not None and at < until
