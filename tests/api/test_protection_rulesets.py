@@ -4,19 +4,17 @@ applies to the very next event."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
+from protection_api import Headers, machine_key, signed_in
 
 from tenure.adapters.sql import SqlUnitOfWorkFactory
-from tenure.auth import service, tokens
 from tenure.core.clock import FixedClock
 from tenure.core.roles import Role
 from tenure.settings import Settings
 
 ErrorOf = Callable[[object, str], dict[str, object]]
-Headers = dict[str, str]
 
 RULESET: dict[str, Any] = {
     "name": "default",
@@ -34,22 +32,6 @@ RULESET: dict[str, Any] = {
 }
 
 
-def signed_in(
-    uow_factory: SqlUnitOfWorkFactory, settings: Settings, clock: FixedClock, name: str, role: Role
-) -> Headers:
-    user = service.create_user(
-        uow=uow_factory(), username=name, password="correct horse battery", roles=[role]
-    )
-    assert settings.jwt_secret is not None
-    token = tokens.issue_token(
-        principal=service.principal_for(user),
-        secret=settings.jwt_secret,
-        clock=clock,
-        ttl=timedelta(minutes=30),
-    )
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.fixture
 def second_analyst(
     uow_factory: SqlUnitOfWorkFactory, settings: Settings, clock: FixedClock
@@ -59,10 +41,7 @@ def second_analyst(
 
 @pytest.fixture
 def channel(uow_factory: SqlUnitOfWorkFactory, clock: FixedClock) -> Headers:
-    _, plaintext = service.create_api_key(
-        uow=uow_factory(), name="mobile-app", roles=[Role.SYSTEM], clock=clock
-    )
-    return {"X-API-Key": plaintext}
+    return machine_key(uow_factory, clock)
 
 
 def transfer(event_id: str, payee_id: str = "P1") -> dict[str, Any]:

@@ -15,18 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 import pyotp
 import pytest
 from fastapi import FastAPI
+from protection_api import Headers, activate_ruleset, machine_key
 
-from tenure.adapters.sql import SqlUnitOfWorkFactory, create_store_engine
-from tenure.adapters.sql.rulesets import SqlRuleSetRepository
+from tenure.adapters.sql import SqlUnitOfWorkFactory
 from tenure.api.state import ApiState, LoggingAuditSink
-from tenure.auth import service
 from tenure.core.clock import FixedClock
-from tenure.core.roles import Role
-from tenure.protection.rulesets import activate, approve, create_draft
 from tenure.settings import Settings
 
 ErrorOf = Callable[[object, str], dict[str, object]]
-Headers = dict[str, str]
 
 STEP_UP_C1 = {
     "name": "default",
@@ -45,18 +41,8 @@ STEP_UP_C1 = {
 
 @pytest.fixture
 def channel(settings: Settings, uow_factory: SqlUnitOfWorkFactory, clock: FixedClock) -> Headers:
-    engine = create_store_engine(settings.operational_url)
-    try:
-        repo = SqlRuleSetRepository(engine)
-        create_draft(repo, name="default", document=STEP_UP_C1, author="alice", clock=clock)
-        approve(repo, name="default", version=1, approver="bob", clock=clock)
-        activate(repo, name="default", version=1, actor="alice", clock=clock)
-    finally:
-        engine.dispose()
-    _, plaintext = service.create_api_key(
-        uow=uow_factory(), name="mobile-app", roles=[Role.SYSTEM], clock=clock
-    )
-    return {"X-API-Key": plaintext}
+    activate_ruleset(settings, clock, STEP_UP_C1)
+    return machine_key(uow_factory, clock)
 
 
 def state_of(app: FastAPI) -> ApiState:
