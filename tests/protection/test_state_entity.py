@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import doctest
+import gc
 import inspect
 import math
 from random import Random
@@ -108,6 +109,20 @@ def test_series_keeps_at_most_its_size_in_buckets(indexes: list[int]) -> None:
         assert len(series.buckets) <= 30
         assert all(series.head - 30 < kept <= series.head for kept in series.buckets)
     assert series.read(series.head) == (series.count, series.total)
+
+
+def test_busy_state_leaves_the_cycle_collector_nothing_to_walk_but_its_entities() -> None:
+    # buckets and link times are plain numbers in untracked containers: a long-running worker
+    # holds millions of them, and a collector walking them all stalls some decision for tens of ms
+    state = fold([
+        Observation(E, T0 + minute * 60, "transfer", 100 + minute, {"payee": f"P{minute % 5}"})
+        for minute in range(600)
+    ])  # fmt: skip
+    gc.collect()
+    series = state.streams["transfer"].series
+    assert all(len(s.buckets) > 0 for s in series)
+    assert not any(gc.is_tracked(s.buckets) or gc.is_tracked(s.sums) for s in series)
+    assert not any(gc.is_tracked(times) for times in state.links["payee"].values())
 
 
 def test_read_a_little_in_the_past_drops_only_later_buckets() -> None:

@@ -2,6 +2,8 @@
 
 ``Decision.to_json`` is both the API's response body and the payload the decision log keeps, so
 a retried request (same idempotency key) gets back byte-for-byte what the first one got.
+``Decision.stored`` is that payload and the event as JSON text (what the log writes, and what the
+engine keeps of its recent answers), and :func:`decision_from_stored` reads them back.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from tenure.core.decision import ActionCost
 from tenure.core.outcome import Outcome
@@ -19,6 +23,7 @@ __all__ = [
     "Reason",
     "ShadowResult",
     "decision_from_json",
+    "decision_from_stored",
     "event_from_json",
     "event_to_json",
 ]
@@ -65,15 +70,32 @@ class Decision:
     replayed: bool = field(default=False, compare=False)
     # to_json's answer, kept: the log and the response both need it, once per decision
     _json: dict[str, Any] | None = field(default=None, init=False, compare=False, repr=False)
+    _stored: tuple[str, str] | None = field(default=None, init=False, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         """The decision as JSON values (the API response and the log payload); a fresh dict
         each call, so a caller may add to it."""
+        return dict(self._cached_json())
+
+    def _cached_json(self) -> dict[str, Any]:
         cached = self._json
         if cached is None:
             cached = self._build_json()
             object.__setattr__(self, "_json", cached)
-        return dict(cached)
+        return cached
+
+    def stored(self) -> tuple[str, str]:
+        """``(payload, event)`` as JSON text: ``to_json`` and ``event_to_json`` serialised once,
+        for the log's row and the engine's recent answers (plain strings, which Python's cycle
+        collector never has to walk, unlike the objects of a kept decision)."""
+        cached = self._stored
+        if cached is None:
+            cached = (
+                orjson.dumps(self._cached_json()).decode(),
+                orjson.dumps(event_to_json(self.event)).decode(),
+            )
+            object.__setattr__(self, "_stored", cached)
+        return cached
 
     def _build_json(self) -> dict[str, Any]:
         return {
@@ -105,16 +127,23 @@ class Decision:
         }
 
 
+def _cents(value: float) -> float:
+    # round(value, 2) goes through a decimal string (about 0.4 us); this is exact to the cent
+    # for any amount a bank holds, and rounding its own result again changes nothing
+    return round(value * 100.0) / 100.0
+
+
 def _cost_json(cost: ActionCost) -> dict[str, object]:
     # the total is the sum of the rounded parts, so a decision rebuilt from this JSON (whose
     # parts are these rounded ones) writes exactly the same JSON again
-    parts = [round(v, 2) for v in (cost.fraud_minor, cost.friction_minor, cost.handling_minor)]
+    fraud, friction = _cents(cost.fraud_minor), _cents(cost.friction_minor)
+    handling = _cents(cost.handling_minor)
     return {
-        "action": cost.action.value,
-        "total_minor": round(sum(parts), 2),
-        "fraud_minor": parts[0],
-        "friction_minor": parts[1],
-        "handling_minor": parts[2],
+        "action": str(cost.action),
+        "total_minor": _cents(fraud + friction + handling),
+        "fraud_minor": fraud,
+        "friction_minor": friction,
+        "handling_minor": handling,
     }
 
 
@@ -150,6 +179,11 @@ def decision_from_json(data: dict[str, Any], event: Event) -> Decision:
             for s in data["shadow"]
         ),
     )
+
+
+def decision_from_stored(payload: str, event: str) -> Decision:
+    """The decision :meth:`Decision.stored` wrote."""
+    return decision_from_json(orjson.loads(payload), event_from_json(orjson.loads(event)))
 
 
 _EVENT_FIELDS = (

@@ -37,7 +37,7 @@ from tenure.core.decision import CustomerValue
 from tenure.core.errors import Conflict
 from tenure.core.outcome import Outcome
 from tenure.core.rules import NO_LISTS, CompiledRuleSet, Evaluation, ListLookup
-from tenure.protection.decision import Decision, Reason, ShadowResult
+from tenure.protection.decision import Decision, Reason, ShadowResult, decision_from_stored
 from tenure.protection.events import Event
 from tenure.protection.policy import ExpectedCostPolicy, Policy
 from tenure.protection.rulesets.snoozes import SnoozeLookup, apply_snoozes
@@ -157,14 +157,15 @@ class Engine:
     clock: Clock = field(default_factory=SystemClock)
     new_id: Callable[[], str] = _new_id
     default_customer: CustomerValue = field(default_factory=lambda: UNKNOWN_CUSTOMER)
-    _recent: dict[str, Decision] = field(default_factory=dict, init=False, repr=False)
+    # key -> the answer as stored text: plain strings keep the cycle collector's work flat
+    _recent: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False)
 
     def decide(self, event: Event, *, idempotency_key: str | None = None) -> Decision:
         """The decision for ``event`` (the stored one if this key was decided before)."""
         key = idempotency_key or f"{event.kind.value}:{event.event_id}"
         earlier = self._recent.get(key)
         if earlier is not None:
-            return _replayed(earlier)
+            return _replayed(decision_from_stored(*earlier))
         decision = self._decide(event, key)
         try:
             self.log.append(decision)
@@ -179,7 +180,7 @@ class Engine:
 
     def _remember(self, decision: Decision) -> None:
         recent = self._recent
-        recent[decision.idempotency_key] = decision
+        recent[decision.idempotency_key] = decision.stored()
         if len(recent) > RECENT_ANSWERS:
             del recent[next(iter(recent))]
 

@@ -42,7 +42,7 @@ from tenure.adapters.sql.engine import translate_errors
 from tenure.adapters.sql.protection_tables import ALERTS, DECISIONS
 from tenure.core.errors import Conflict, StoreUnavailable
 from tenure.core.outcome import Outcome
-from tenure.protection.decision import Decision, decision_from_json, event_from_json, event_to_json
+from tenure.protection.decision import Decision, decision_from_stored, event_from_json
 from tenure.protection.events import Event
 
 __all__ = ["ALERTING_OUTCOMES", "Alert", "SqlDecisionLog"]
@@ -165,6 +165,7 @@ def _new_id() -> str:
 
 def _decision_row(decision: Decision) -> dict[str, Any]:
     event = decision.event
+    payload, event_text = decision.stored()
     return {
         "decision_id": decision.decision_id,
         "idempotency_key": decision.idempotency_key,
@@ -180,13 +181,9 @@ def _decision_row(decision: Decision) -> dict[str, Any]:
         "policy": decision.policy,
         "ruleset": decision.ruleset,
         "model_version": decision.model_version,
-        "payload": orjson.dumps(decision.to_json()).decode(),
-        "event": orjson.dumps(event_to_json(event)).decode(),
+        "payload": payload,
+        "event": event_text,
     }
-
-
-def _decision(payload: str, event: str) -> Decision:
-    return decision_from_json(orjson.loads(payload), event_from_json(orjson.loads(event)))
 
 
 def _alert(row: sa.Row[Any]) -> Alert:
@@ -291,7 +288,7 @@ class SqlDecisionLog:
         """The decision stored under ``idempotency_key``, rebuilt from its payload."""
         with translate_errors(), self._engine.connect() as connection:
             row = connection.execute(self._find, {"key": idempotency_key}).first()
-        return None if row is None else _decision(row.payload, row.event)
+        return None if row is None else decision_from_stored(row.payload, row.event)
 
     def decided_since(self, since: datetime) -> Iterator[tuple[Event, Outcome]]:
         """Logged events at or after ``since`` with their outcomes, by event time then decision
@@ -320,7 +317,7 @@ class SqlDecisionLog:
         )
         with translate_errors(), self._engine.connect() as connection:
             rows = connection.execute(query).all()
-        return [_decision(row.payload, row.event) for row in rows]
+        return [decision_from_stored(row.payload, row.event) for row in rows]
 
     def open_alerts(self, limit: int = 100) -> list[Alert]:
         """Alerts nobody has closed yet, oldest first."""

@@ -132,8 +132,8 @@ class EntityState:
         self.first_seen: float | None = None
         self.last_seen: float | None = None
         self.streams: dict[str, StreamState] = {}
-        # kind -> value -> [first seen, last seen], ordered from least to most recently touched
-        self.links: dict[str, dict[str, list[float]]] = {}
+        # kind -> value -> (first seen, last seen), ordered from least to most recently touched
+        self.links: dict[str, dict[str, tuple[float, float]]] = {}
         self.place: tuple[float, float] | None = None
         self.place_at: float | None = None
         self.hours = [0] * 24
@@ -169,12 +169,10 @@ class EntityState:
         if times is None:
             if len(seen) >= MAX_LINK_VALUES:
                 del seen[next(iter(seen))]
-            seen[value] = [at, at]
+            seen[value] = (at, at)
             return
-        times[0] = min(times[0], at)
-        times[1] = max(times[1], at)
         del seen[value]  # re-insert: the dict stays ordered by last touch, evicted from the front
-        seen[value] = times
+        seen[value] = (min(times[0], at), max(times[1], at))
 
     def _count_hour(self, at: float) -> None:
         hours = self.hours
@@ -245,7 +243,7 @@ class EntityState:
         state.first_seen, state.last_seen = raw[1], raw[2]
         state.streams = {name: StreamState.from_primitive(s) for name, s in raw[3].items()}
         state.links = {
-            kind: {value: [first, last] for value, first, last in seen}
+            kind: {value: (first, last) for value, first, last in seen}
             for kind, seen in raw[4].items()
         }
         state.place = (raw[5][0], raw[5][1]) if raw[5] is not None else None
