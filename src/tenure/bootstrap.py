@@ -48,9 +48,9 @@ from tenure.protection.rulesets.snoozes import CachedSnoozes
 from tenure.protection.scorer import EventScorer
 from tenure.protection.service import (
     CachedLists,
+    CachedRuleBook,
     ProtectionService,
     load_customer_values,
-    load_rulebook,
 )
 from tenure.protection.state.memory import MemoryKeyedState
 from tenure.protection.state.port import KeyedState
@@ -189,12 +189,13 @@ def build_protection(
     snoozes = CachedSnoozes(SqlSnoozeRepository(store), clock=clock)
     limits = CachedLimits(SqlLimitUnitOfWorkFactory(store), clock=clock)
     mandates = CachedMandates(SqlCorporateUnitOfWorkFactory(store), clock=clock)
+    rulebook = CachedRuleBook(rulesets, settings.protection_ruleset, clock=clock)
     engine = Engine(
         state=_state(settings),
         log=log,
         values=MappingCustomerValues(_customer_values(settings)),
         scorer=load_fraud_scorer(settings),
-        rules=load_rulebook(rulesets, settings.protection_ruleset),
+        rules=rulebook.current(),
         lists=lists,
         hard_rules=(LimitRule(limits), MandateRule(mandates)),
         snoozes=snoozes,
@@ -207,6 +208,7 @@ def build_protection(
         snoozes=snoozes,
         limits=limits,
         mandates=mandates,
+        rulebook=rulebook,
         events=log,
         clock=clock,
         ruleset_name=settings.protection_ruleset,

@@ -4,14 +4,18 @@ applies to the very next event."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from protection_api import Headers, machine_key, signed_in
 
 from tenure.adapters.sql import SqlUnitOfWorkFactory
+from tenure.api import create_app
 from tenure.core.clock import FixedClock
 from tenure.core.roles import Role
+from tenure.protection.reloading import DEFAULT_TTL_SECONDS
 from tenure.settings import Settings
 
 ErrorOf = Callable[[object, str], dict[str, object]]
@@ -100,6 +104,32 @@ def test_the_running_engine_applies_an_activated_rule_set_to_the_next_transfer(
     after = client.post("/v1/events/transfer", json=transfer("t-2", "P9"), headers=channel).json()
     assert after["ruleset"] == "default@1"
     assert {"source": "rule", "code": "payee_p9", "text": "Money to payee P9."} in after["reasons"]
+
+
+def test_another_worker_applies_an_activation_within_seconds(
+    client: Any,
+    settings: Settings,
+    clock: FixedClock,
+    analyst_headers: Headers,
+    second_analyst: Headers,
+    channel: Headers,
+) -> None:
+    # a second server process on the same store (``uvicorn --workers 2``): it never hears of
+    # the activation made through the first, so it must find it in the store by itself
+    with TestClient(create_app(settings, clock=clock)) as other:
+        before = other.post("/v1/events/transfer", json=transfer("t-1", "P9"), headers=channel)
+        assert before.json()["ruleset"] is None
+        draft(client, analyst_headers)
+        client.post("/v1/rulesets/default/versions/1/approve", headers=second_analyst)
+        client.post("/v1/rulesets/default/versions/1/activate", headers=analyst_headers)
+
+        clock.advance(timedelta(seconds=DEFAULT_TTL_SECONDS - 1))
+        stale = other.post("/v1/events/transfer", json=transfer("t-2", "P9"), headers=channel)
+        assert stale.json()["ruleset"] is None  # within the reload interval: the old book
+        clock.advance(timedelta(seconds=1))
+        fresh = other.post("/v1/events/transfer", json=transfer("t-3", "P9"), headers=channel)
+        assert fresh.json()["ruleset"] == "default@1"
+        assert "payee_p9" in [reason["code"] for reason in fresh.json()["reasons"]]
 
 
 def test_a_shadow_version_is_evaluated_beside_the_decision(

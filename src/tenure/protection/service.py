@@ -3,17 +3,18 @@
 The API, the CLI and the benchmark all decide through :class:`ProtectionService`, which holds the
 engine and knows where its parts come from: the active and shadow versions of one named rule set
 (``default`` unless configured), the block lists, the live snoozes, the customers' stored limits
-and the corporate customers' current mandates (each cached in memory and refreshed every few
-seconds, because a store lookup per event would cost more than the whole decision), the
-registered fraud scorer, and retention's customer values. After a restart it folds the last
-90 days of logged events back into in-memory state with their outcomes, so no history is lost
-and the spending customer limits count is as it was.
+and the corporate customers' current mandates (each cached in memory and checked again every few
+seconds, because a store lookup per event would cost more than the whole decision; so a change
+made through one worker process acts in every other within seconds), the registered fraud
+scorer, and retention's customer values. After a restart it folds the last 90 days of logged
+events back into in-memory state with their outcomes, so no history is lost and the spending
+customer limits count is as it was.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -30,15 +31,14 @@ from tenure.protection.engine import Engine, RuleBook
 from tenure.protection.events import Event
 from tenure.protection.limits.rule import CachedLimits
 from tenure.protection.reloading import DEFAULT_TTL_SECONDS, Reloading
-from tenure.protection.rulesets import RuleSetRepository
-from tenure.protection.rulesets import active as active_version
-from tenure.protection.rulesets import shadows as shadow_versions
-from tenure.protection.rulesets.model import ListEntry
+from tenure.protection.rulesets import RuleSetRepository, live_versions
+from tenure.protection.rulesets.model import ListEntry, RuleSetVersion
 from tenure.protection.rulesets.snoozes import CachedSnoozes
 
 __all__ = [
     "DEFAULT_RULESET",
     "CachedLists",
+    "CachedRuleBook",
     "EventSource",
     "ListSource",
     "ProtectionService",
@@ -104,11 +104,55 @@ class CachedLists:
 
 def load_rulebook(repo: RuleSetRepository, name: str = DEFAULT_RULESET) -> RuleBook:
     """The active version of rule set ``name`` and its shadows, compiled."""
-    current = active_version(repo, name)
-    shadows = tuple((compile_ruleset(v.document), v.version) for v in shadow_versions(repo, name))
+    current, shadows = live_versions(repo, name)
+    return _compiled(current, shadows)
+
+
+def _compiled(current: RuleSetVersion | None, shadows: Sequence[RuleSetVersion]) -> RuleBook:
+    compiled = tuple((compile_ruleset(v.document), v.version) for v in shadows)
     if current is None:
-        return RuleBook(shadows=shadows)
-    return RuleBook(compile_ruleset(current.document), current.version, shadows)
+        return RuleBook(shadows=compiled)
+    return RuleBook(compile_ruleset(current.document), current.version, compiled)
+
+
+class CachedRuleBook:
+    """The compiled rule book of rule set ``name``, checked against the store at most every
+    ``ttl`` seconds and recompiled only when its active or shadow versions changed.
+
+    Versions never change content (a new content is a new version), so the version numbers say
+    whether the compiled book is current. Each worker process keeps its own, so an activation
+    made through one worker acts in every other within ``ttl`` seconds.
+    """
+
+    def __init__(
+        self,
+        repo: RuleSetRepository,
+        name: str = DEFAULT_RULESET,
+        *,
+        clock: Clock,
+        ttl: float = DEFAULT_TTL_SECONDS,
+    ) -> None:
+        self._repo = repo
+        self._name = name
+        self._key: tuple[int | None, tuple[int, ...]] | None = None
+        self._book = RuleBook()
+        self._books = Reloading(self._load, clock=clock, ttl=ttl)
+
+    def _load(self, now: datetime) -> RuleBook:
+        current, shadows = live_versions(self._repo, self._name)
+        key = (None if current is None else current.version, tuple(v.version for v in shadows))
+        if key != self._key:
+            self._book, self._key = _compiled(current, shadows), key
+        return self._book
+
+    def current(self) -> RuleBook:
+        """The book as of at most ``ttl`` seconds ago."""
+        return self._books.current()
+
+    def refresh(self) -> RuleBook:
+        """Check the store now (after a lifecycle change through this process)."""
+        self._books.refresh()
+        return self._books.current()
 
 
 class ValueWarehouse(Protocol):
@@ -147,13 +191,15 @@ class ProtectionService:
     snoozes: CachedSnoozes
     limits: CachedLimits
     mandates: CachedMandates
+    rulebook: CachedRuleBook
     events: EventSource
     clock: Clock
     ruleset_name: str = DEFAULT_RULESET
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def decide(self, event: Event, *, idempotency_key: str | None = None) -> Decision:
-        """Decide one event (see :meth:`Engine.decide`)."""
+        """Decide one event (see :meth:`Engine.decide`) under the current rule book."""
+        self.engine.rules = self.rulebook.current()
         return self.engine.decide(event, idempotency_key=idempotency_key)
 
     def close(self) -> None:
@@ -164,9 +210,8 @@ class ProtectionService:
 
     def reload_rules(self) -> RuleBook:
         """Recompile the active and shadow rule sets after a lifecycle change."""
-        book = load_rulebook(self.rulesets, self.ruleset_name)
         with self._lock:
-            self.engine.rules = book
+            book = self.engine.rules = self.rulebook.refresh()
         return book
 
     def rebuild_state(self) -> int:

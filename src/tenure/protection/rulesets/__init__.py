@@ -5,7 +5,8 @@
     model.py     RuleSetVersion, RuleSetStatus, ListEntry, Snooze
     ports.py     RuleSetRepository, ListRepository, SnoozeRepository (Protocols)
     memory.py    in-memory implementations of the three
-    service.py   create_draft, approve, activate, set_shadow, active, shadows, history
+    service.py   create_draft, approve, activate, set_shadow, active, shadows, live_versions,
+                 history
     lists.py     add_list_entry, remove_list_entry
     snoozes.py   snooze_rule, lift_snooze, apply_snoozes
 
@@ -35,6 +36,7 @@ from tenure.protection.rulesets.service import (
     compile_version,
     create_draft,
     history,
+    live_versions,
     set_shadow,
     shadows,
 )
@@ -62,6 +64,7 @@ __all__ = [
     "create_draft",
     "history",
     "lift_snooze",
+    "live_versions",
     "remove_list_entry",
     "set_shadow",
     "shadows",

@@ -37,6 +37,7 @@ __all__ = [
     "compile_version",
     "create_draft",
     "history",
+    "live_versions",
     "set_shadow",
     "shadows",
 ]
@@ -152,7 +153,11 @@ def set_shadow(
 
 def active(repo: RuleSetRepository, name: str) -> RuleSetVersion | None:
     """The active version of ``name``, if any."""
-    live = [v for v in repo.versions(name) if v.status is RuleSetStatus.ACTIVE]
+    return _active(repo.versions(name), name)
+
+
+def _active(versions: list[RuleSetVersion], name: str) -> RuleSetVersion | None:
+    live = [v for v in versions if v.status is RuleSetStatus.ACTIVE]
     if len(live) > 1:
         raise ConfigurationError(f"rule set {name!r} has {len(live)} active versions")
     return live[0] if live else None
@@ -160,7 +165,19 @@ def active(repo: RuleSetRepository, name: str) -> RuleSetVersion | None:
 
 def shadows(repo: RuleSetRepository, name: str) -> list[RuleSetVersion]:
     """The versions of ``name`` running in shadow, oldest first."""
-    return [v for v in repo.versions(name) if v.shadow and v.status in _SHADOWABLE]
+    return _shadows(repo.versions(name))
+
+
+def _shadows(versions: list[RuleSetVersion]) -> list[RuleSetVersion]:
+    return [v for v in versions if v.shadow and v.status in _SHADOWABLE]
+
+
+def live_versions(
+    repo: RuleSetRepository, name: str
+) -> tuple[RuleSetVersion | None, list[RuleSetVersion]]:
+    """The active version of ``name`` and its shadows, from one read of the store."""
+    versions = repo.versions(name)
+    return _active(versions, name), _shadows(versions)
 
 
 def history(repo: RuleSetRepository, name: str) -> list[RuleSetVersion]:
