@@ -112,8 +112,27 @@ def test_an_sms_challenge_is_verified_with_the_code_from_the_outbox(
     assert again.status_code == 409
 
 
+def test_the_log_records_how_a_step_up_ended(
+    app: FastAPI, client: Any, channel: Headers, analyst_headers: Headers, clock: FixedClock
+) -> None:
+    passed_sms_challenge(app, client, channel, "t-1")
+    logged = client.get("/v1/decisions/transfer:t-1", headers=analyst_headers).json()
+    assert logged["outcome"] == "step_up"  # the answer the channel got stays as it was
+    assert logged["resolution"] == {
+        "outcome": "allow",
+        "reason": "step_up_verified",
+        "resolved_at": clock.now().isoformat(),
+    }
+    untouched = decide(client, channel, "t-2")
+    listed = client.get("/v1/decisions?customer_id=C1", headers=analyst_headers).json()
+    ended = {d["decision_id"]: d["resolution"] for d in listed}
+    assert ended[untouched] is None  # no challenge answered yet
+    assert ended[logged["decision_id"]]["outcome"] == "allow"
+    assert client.get("/v1/alerts", headers=analyst_headers).json() == []
+
+
 def test_three_wrong_codes_fail_the_challenge_and_decline(
-    app: FastAPI, client: Any, channel: Headers
+    app: FastAPI, client: Any, channel: Headers, analyst_headers: Headers
 ) -> None:
     challenge = start(client, channel, decide(client, channel, "t-1"))
     (code,) = sms_codes(app)
@@ -123,6 +142,16 @@ def test_three_wrong_codes_fail_the_challenge_and_decline(
     assert answers[-1] == {"status": "failed", "outcome": "decline", "attempts_left": 0}
     read = client.get(f"/v1/challenges/{challenge['challenge_id']}", headers=channel).json()
     assert read["status"] == "failed"
+    # the password without the phone: the decision ends as a decline an analyst looks at
+    logged = client.get("/v1/decisions/transfer:t-1", headers=analyst_headers).json()
+    assert (logged["resolution"]["outcome"], logged["resolution"]["reason"]) == (
+        "decline",
+        "step_up_failed",
+    )
+    alerts = client.get("/v1/alerts", headers=analyst_headers).json()
+    assert [(a["decision_id"], a["outcome"]) for a in alerts] == [
+        (challenge["decision_id"], "decline")
+    ]
 
 
 def test_a_challenge_needs_a_known_step_up_decision(

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from tenure.adapters.sql.decision_log import Alert
+from tenure.adapters.sql.resolutions import Resolution
 from tenure.api.event_schemas import DecisionOut
 from tenure.protection.decision import Decision, event_to_json
 from tenure.protection.limits import Limit, LimitChange
@@ -167,15 +168,37 @@ class SnoozeOut(BaseModel):
 # Decisions, alerts and status --------------------------------------------------------------------
 
 
+class ResolutionOut(BaseModel):
+    """How a decision that waited on someone ended (a step-up verified, failed or expired)."""
+
+    outcome: OutcomeName
+    reason: str = Field(description="step_up_verified, step_up_failed or step_up_expired.")
+    resolved_at: datetime
+
+
 class LoggedDecisionOut(DecisionOut):
-    """A decision from the log with the event it answered (``replayed`` is always false here)."""
+    """A decision from the log with the event it answered (``replayed`` is always false here)
+    and, once it ended, its final outcome."""
 
     event: dict[str, Any]
+    resolution: ResolutionOut | None
 
     @staticmethod
-    def payload(decision: Decision) -> dict[str, Any]:
+    def payload(decision: Decision, resolution: Resolution | None = None) -> dict[str, Any]:
         """The JSON body (rendered by orjson, like the event endpoints)."""
-        return {**decision.to_json(), "replayed": False, "event": event_to_json(decision.event)}
+        ended = None
+        if resolution is not None:
+            ended = {
+                "outcome": resolution.outcome.value,
+                "reason": resolution.reason,
+                "resolved_at": resolution.resolved_at.isoformat(),
+            }
+        return {
+            **decision.to_json(),
+            "replayed": False,
+            "event": event_to_json(decision.event),
+            "resolution": ended,
+        }
 
 
 class AlertOut(BaseModel):

@@ -22,6 +22,7 @@ from tenure.adapters.sql.corporate import SqlCorporateUnitOfWorkFactory
 from tenure.adapters.sql.decision_log import SqlDecisionLog
 from tenure.adapters.sql.identity import SqlIdentityVault
 from tenure.adapters.sql.limits import SqlLimitUnitOfWorkFactory
+from tenure.adapters.sql.resolutions import SqlResolutions
 from tenure.adapters.sql.rulesets import (
     SqlListRepository,
     SqlRuleSetRepository,
@@ -117,6 +118,7 @@ class ApiState:
     engine: Engine
     uow: Callable[[], UnitOfWork]
     decision_log: SqlDecisionLog
+    resolutions: SqlResolutions
     rulesets: SqlRuleSetRepository
     lists: SqlListRepository
     snoozes: SqlSnoozeRepository
@@ -263,6 +265,7 @@ def build_state(settings: Settings, *, clock: Clock) -> ApiState:
         engine=engine,
         uow=SqlUnitOfWorkFactory(engine),
         decision_log=SqlDecisionLog(engine),
+        resolutions=SqlResolutions(engine),
         rulesets=SqlRuleSetRepository(engine),
         lists=SqlListRepository(engine),
         snoozes=SqlSnoozeRepository(engine),

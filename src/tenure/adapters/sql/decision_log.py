@@ -284,6 +284,15 @@ class SqlDecisionLog:
             "risk": decision.risk,
         }
 
+    def get(self, decision_id: str) -> Decision | None:
+        """The decision with this id."""
+        query = sa.select(DECISIONS.c.payload, DECISIONS.c.event).where(
+            DECISIONS.c.decision_id == decision_id
+        )
+        with translate_errors(), self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else decision_from_stored(row.payload, row.event)
+
     def find(self, idempotency_key: str) -> Decision | None:
         """The decision stored under ``idempotency_key``, rebuilt from its payload."""
         with translate_errors(), self._engine.connect() as connection:

@@ -45,6 +45,7 @@ __all__ = [
     "LIST_ENTRIES",
     "OUTBOX",
     "PROTECTION_TABLES",
+    "RESOLUTIONS",
     "RULESETS",
     "SNOOZES",
     "TOTP",
@@ -105,6 +106,20 @@ ALERTS = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("risk", sa.Float(), nullable=False),
     sa.Index("ix_protection_alerts_status", "status", "created_at"),
+)
+
+# How a decision that waited on someone ended (a step-up verified or failed): one row, written once.
+RESOLUTIONS = sa.Table(
+    "protection_resolutions",
+    metadata,
+    _id(
+        "decision_id",
+        sa.ForeignKey("protection_decisions.decision_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    _at("resolved_at"),
 )
 
 _ACTIVE = sa.text("status = 'active'")
@@ -263,6 +278,7 @@ CORPORATE_PAYMENTS = sa.Table(
 # Children before parents: the order to empty or drop them in.
 PROTECTION_TABLES: tuple[sa.Table, ...] = (
     ALERTS,
+    RESOLUTIONS,
     DECISIONS,
     RULESETS,
     LIST_ENTRIES,

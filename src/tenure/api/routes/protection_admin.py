@@ -155,7 +155,8 @@ def get_decisions(
 ) -> OrjsonResponse:
     """The newest decisions (of one customer), newest first, each with its event."""
     found = state.decision_log.decisions(customer_id=customer_id, limit=limit)
-    return OrjsonResponse([LoggedDecisionOut.payload(decision) for decision in found])
+    ended = state.resolutions.of([decision.decision_id for decision in found])
+    return OrjsonResponse([LoggedDecisionOut.payload(d, ended.get(d.decision_id)) for d in found])
 
 
 @router.get(
@@ -168,7 +169,8 @@ def get_decision(idempotency_key: str, principal: CaseWorker, state: State) -> O
     decision = state.decision_log.find(idempotency_key)
     if decision is None:
         raise NotFound("no decision has this idempotency key", field="idempotency_key")
-    return OrjsonResponse(LoggedDecisionOut.payload(decision))
+    ended = state.resolutions.of([decision.decision_id]).get(decision.decision_id)
+    return OrjsonResponse(LoggedDecisionOut.payload(decision, ended))
 
 
 @router.get("/v1/alerts")

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, status
 
-from tenure.adapters.sql import translate_errors
-from tenure.adapters.sql.protection_tables import DECISIONS
 from tenure.api.dependencies import State, require_permission
 from tenure.api.protection_schemas import (
     ChallengeIn,
@@ -29,7 +25,7 @@ from tenure.auth.model import Principal
 from tenure.auth.permissions import Permission
 from tenure.core.errors import Conflict, NotFound
 from tenure.core.outcome import Outcome
-from tenure.protection.decision import Decision, decision_from_json, event_from_json
+from tenure.protection.decision import Decision
 from tenure.protection.stepup import (
     confirm_totp_enrolment,
     enroll_totp,
@@ -48,15 +44,10 @@ CustomerId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z
 
 
 def _logged_decision(state: ApiState, decision_id: str) -> Decision:
-    """The logged decision with this id (the decision log can only find one by its key)."""
-    query = sa.select(DECISIONS.c.payload, DECISIONS.c.event).where(
-        DECISIONS.c.decision_id == decision_id
-    )
-    with translate_errors(), state.engine.connect() as connection:
-        row = connection.execute(query).first()
-    if row is None:
+    decision = state.decision_log.get(decision_id)
+    if decision is None:
         raise NotFound("no decision has this id", field="decision_id")
-    return decision_from_json(orjson.loads(row.payload), event_from_json(orjson.loads(row.event)))
+    return decision
 
 
 @router.post("/v1/challenges", status_code=status.HTTP_201_CREATED)
@@ -89,7 +80,8 @@ def get_one_challenge(challenge_id: ChallengeId, principal: Decider, state: Stat
 def post_verify(
     challenge_id: ChallengeId, body: CodeIn, principal: Decider, state: State
 ) -> VerificationOut:
-    """Check the customer's code; ``outcome`` is what the held decision resumes as."""
+    """Check the customer's code; ``outcome`` is what the held decision resumes as, and is
+    recorded as the decision's final outcome (a final decline opens an alert)."""
     result = verify_challenge(
         uow=state.stepup_uow(),
         challenge_id=challenge_id,
@@ -97,6 +89,14 @@ def post_verify(
         code_key=state.stepup_secret(),
         clock=state.clock,
     )
+    if result.outcome is not None:
+        challenge = result.challenge
+        state.resolutions.resolve(
+            challenge.decision_id,
+            result.outcome,
+            reason=f"step_up_{challenge.status.value}",
+            at=challenge.finished_at or state.clock.now(),
+        )
     return VerificationOut.of(result)
 
 

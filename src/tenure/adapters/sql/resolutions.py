@@ -1,0 +1,116 @@
+"""How a decision that waited on someone ended, in ``protection_resolutions``.
+
+A ``step_up`` decision answers the channel at once, but the event only goes through once the
+customer passes the challenge: the decision log keeps the first answer (a retry must get it back
+unchanged) and this table keeps how it ended: ``allow`` after a verified code, the step-up
+policy's failed outcome (``decline`` by default) after the last wrong code or the expiry. One row
+per decision, written once: the first word stands. A final ``hold`` or ``decline`` opens an alert
+for an analyst as a decision with that outcome does (someone who had the password but not the
+phone is what account takeover looks like).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from tenure.adapters.sql.decision_log import ALERTING_OUTCOMES
+from tenure.adapters.sql.engine import translate_errors
+from tenure.adapters.sql.protection_tables import ALERTS, DECISIONS, RESOLUTIONS
+from tenure.core.errors import Conflict, NotFound
+from tenure.core.outcome import Outcome
+
+__all__ = ["Resolution", "SqlResolutions"]
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The final outcome of a decision, why (``step_up_verified``, ...) and when."""
+
+    decision_id: str
+    outcome: Outcome
+    reason: str
+    resolved_at: datetime
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _resolution(row: sa.Row[Any]) -> Resolution:
+    return Resolution(row.decision_id, Outcome(row.outcome), row.reason, row.resolved_at)
+
+
+class SqlResolutions:
+    """Final outcomes of decisions, with the alerts a final hold or decline opens."""
+
+    def __init__(self, engine: Engine, *, new_id: Callable[[], str] = _new_id) -> None:
+        self._engine = engine
+        self._new_id = new_id
+
+    def resolve(
+        self, decision_id: str, outcome: Outcome, *, reason: str, at: datetime
+    ) -> Resolution:
+        """Record how ``decision_id`` ended; the same again returns the first record.
+
+        ``NotFound`` for a decision not in the log, ``Conflict`` when it already ended otherwise.
+        """
+        conflict = "the decision was resolved already"
+        with translate_errors(conflict=conflict), self._engine.begin() as db:
+            decided = db.execute(
+                sa.select(DECISIONS.c.customer_id, DECISIONS.c.risk).where(
+                    DECISIONS.c.decision_id == decision_id
+                )
+            ).first()
+            if decided is None:
+                raise NotFound("no decision has this id", field="decision_id")
+            earlier = self._of(db, [decision_id]).get(decision_id)
+            if earlier is not None:
+                return _same(earlier, outcome)
+            resolution = Resolution(decision_id, outcome, reason, at)
+            db.execute(sa.insert(RESOLUTIONS).values(
+                decision_id=decision_id, outcome=outcome.value, reason=reason, resolved_at=at
+            ))  # fmt: skip
+            if outcome in ALERTING_OUTCOMES:
+                self._alert(db, resolution, customer_id=decided.customer_id, risk=decided.risk)
+        return resolution
+
+    def _alert(
+        self, db: Connection, resolution: Resolution, *, customer_id: str, risk: float
+    ) -> None:
+        exists = db.execute(
+            sa.select(ALERTS.c.alert_id).where(ALERTS.c.decision_id == resolution.decision_id)
+        ).first()
+        if exists is None:
+            db.execute(sa.insert(ALERTS).values(
+                alert_id=self._new_id(), decision_id=resolution.decision_id,
+                customer_id=customer_id, created_at=resolution.resolved_at,
+                outcome=resolution.outcome.value, status="open", risk=risk,
+            ))  # fmt: skip
+
+    def of(self, decision_ids: Collection[str]) -> dict[str, Resolution]:
+        """The resolutions of those of ``decision_ids`` that ended, by decision id."""
+        if not decision_ids:
+            return {}
+        with translate_errors(), self._engine.connect() as db:
+            return self._of(db, decision_ids)
+
+    @staticmethod
+    def _of(db: Connection, decision_ids: Collection[str]) -> dict[str, Resolution]:
+        query = sa.select(RESOLUTIONS).where(RESOLUTIONS.c.decision_id.in_(list(decision_ids)))
+        return {row.decision_id: _resolution(row) for row in db.execute(query)}
+
+
+def _same(earlier: Resolution, outcome: Outcome) -> Resolution:
+    if earlier.outcome is not outcome:
+        raise Conflict(
+            f"the decision already ended as {earlier.outcome.value} ({earlier.reason})",
+            field="decision_id",
+        )
+    return earlier

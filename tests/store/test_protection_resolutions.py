@@ -1,0 +1,110 @@
+"""How held decisions ended, on SQLite and PostgreSQL: written once, the first word stands, and a
+final decline opens an alert."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from protection_store import BACKENDS, open_store
+from sqlalchemy.engine import Engine
+
+from tenure.adapters.sql.decision_log import SqlDecisionLog
+from tenure.adapters.sql.resolutions import Resolution, SqlResolutions
+from tenure.core.decision import ActionCost
+from tenure.core.errors import Conflict, NotFound
+from tenure.core.outcome import Outcome
+from tenure.protection.decision import Decision
+from tenure.protection.events import Event, EventKind
+
+AT = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+LATER = AT + timedelta(minutes=2)
+
+
+@pytest.fixture(params=BACKENDS[1:])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine | None]:
+    yield from open_store(request, tmp_path)
+
+
+@pytest.fixture
+def log(engine: Engine) -> Iterator[SqlDecisionLog]:
+    log = SqlDecisionLog(engine)
+    yield log
+    log.close()
+
+
+def step_up(log: SqlDecisionLog, decision_id: str, customer_id: str = "c1") -> Decision:
+    event = Event(
+        kind=EventKind.TRANSFER,
+        event_id=f"e-{decision_id}",
+        customer_id=customer_id,
+        occurred_at=AT,
+        amount_minor=800_000,
+        payee_id="p1",
+    )
+    decision = Decision(
+        decision_id=decision_id,
+        idempotency_key=f"transfer:e-{decision_id}",
+        event=event,
+        outcome=Outcome.STEP_UP,
+        risk=0.3,
+        model_risk=0.3,
+        rule_score=0.0,
+        reasons=(),
+        costs=(ActionCost(Outcome.STEP_UP, 10.0, 5.0, 1.0),),
+        decided_at=AT,
+        policy="expected_cost",
+    )
+    log.append(decision)
+    return decision
+
+
+def test_the_log_gets_a_decision_by_its_id(log: SqlDecisionLog) -> None:
+    decision = step_up(log, "d1")
+    assert log.get("d1") == decision
+    assert log.get("nope") is None
+
+
+def test_a_verified_step_up_ends_as_allow_once_and_opens_no_alert(
+    engine: Engine, log: SqlDecisionLog
+) -> None:
+    step_up(log, "d1")
+    step_up(log, "d2")
+    resolutions = SqlResolutions(engine)
+    first = resolutions.resolve("d1", Outcome.ALLOW, reason="step_up_verified", at=LATER)
+    assert first == Resolution("d1", Outcome.ALLOW, "step_up_verified", LATER)
+    again = resolutions.resolve("d1", Outcome.ALLOW, reason="a retry", at=LATER + timedelta(1))
+    assert again == first  # the first word stands
+    assert resolutions.of(["d1", "d2", "unknown"]) == {"d1": first}
+    assert log.open_alerts() == []
+
+
+def test_a_decision_that_ended_cannot_end_otherwise(engine: Engine, log: SqlDecisionLog) -> None:
+    step_up(log, "d1")
+    resolutions = SqlResolutions(engine)
+    resolutions.resolve("d1", Outcome.ALLOW, reason="step_up_verified", at=LATER)
+    with pytest.raises(Conflict, match="already ended as allow"):
+        resolutions.resolve("d1", Outcome.DECLINE, reason="step_up_failed", at=LATER)
+    assert resolutions.of(["d1"])["d1"].outcome is Outcome.ALLOW
+
+
+def test_a_failed_step_up_ends_as_decline_and_opens_an_alert(
+    engine: Engine, log: SqlDecisionLog
+) -> None:
+    step_up(log, "d1", customer_id="c7")
+    resolutions = SqlResolutions(engine)
+    resolutions.resolve("d1", Outcome.DECLINE, reason="step_up_failed", at=LATER)
+    resolutions.resolve("d1", Outcome.DECLINE, reason="step_up_failed", at=LATER)  # once only
+    alerts = log.open_alerts()
+    assert [(a.decision_id, a.customer_id, a.outcome, a.created_at) for a in alerts] == [
+        ("d1", "c7", Outcome.DECLINE, LATER)
+    ]
+    assert alerts[0].risk == pytest.approx(0.3)
+
+
+def test_an_unknown_decision_cannot_be_resolved(engine: Engine) -> None:
+    with pytest.raises(NotFound):
+        SqlResolutions(engine).resolve("nope", Outcome.ALLOW, reason="step_up_verified", at=AT)
+    assert SqlResolutions(engine).of([]) == {}
