@@ -131,6 +131,40 @@ def test_a_large_payment_is_released_only_by_two_distinct_approvers_other_than_i
     ]
 
 
+def test_the_decision_that_asked_for_dual_approval_ends_as_its_payment_does(
+    client: Any, channel: Headers, company: str, analyst_headers: Headers
+) -> None:
+    event = {
+        "event_id": "big-1",
+        "customer_id": "K1",
+        "occurred_at": "2025-03-01T08:59:00+00:00",
+        "account_id": "A1",
+        "amount_minor": 2_000_000,
+        "payee_id": "P1",
+        "operator_id": "ini",
+    }
+    decided = client.post("/v1/events/transfer", json=event, headers=channel).json()
+    assert decided["outcome"] == "dual_approval"
+    body = {
+        "operator_id": "ini",
+        "account_id": "A1",
+        "payee_id": "P1",
+        "amount_minor": 2_000_000,
+        "decision_id": decided["decision_id"],
+    }
+    payment = client.post("/v1/corporate/K1/payments", json=body, headers=channel).json()
+    url = f"/v1/corporate/payments/{payment['id']}/approve"
+    client.post(url, json={"operator_id": "ap1"}, headers=channel)
+    logged = client.get("/v1/decisions/transfer:big-1", headers=analyst_headers).json()
+    assert logged["resolution"] is None  # one approval of two: still waiting
+    assert client.post(url, json={"operator_id": "ap2"}, headers=channel).json()["status"] == (
+        "released"
+    )
+    logged = client.get("/v1/decisions/transfer:big-1", headers=analyst_headers).json()
+    assert (logged["outcome"], logged["resolution"]["outcome"]) == ("dual_approval", "allow")
+    assert logged["resolution"]["reason"] == "dual_approval_released"
+
+
 def test_a_payment_within_the_mandate_is_released_at_once(
     client: Any, channel: Headers, company: str
 ) -> None:

@@ -94,9 +94,12 @@ def test_a_failed_step_up_ends_as_decline_and_opens_an_alert(
     engine: Engine, log: SqlDecisionLog
 ) -> None:
     step_up(log, "d1", customer_id="c7")
+    step_up(log, "d2", customer_id="c8")
     resolutions = SqlResolutions(engine)
-    resolutions.resolve("d1", Outcome.DECLINE, reason="step_up_failed", at=LATER)
-    resolutions.resolve("d1", Outcome.DECLINE, reason="step_up_failed", at=LATER)  # once only
+    for _ in range(2):  # once only
+        resolutions.resolve("d1", Outcome.DECLINE, reason="step_up_failed", at=LATER, alert=True)
+    # the client's own approvers saying no is no fraud signal: no alert
+    resolutions.resolve("d2", Outcome.DECLINE, reason="dual_approval_rejected", at=LATER)
     alerts = log.open_alerts()
     assert [(a.decision_id, a.customer_id, a.outcome, a.created_at) for a in alerts] == [
         ("d1", "c7", Outcome.DECLINE, LATER)

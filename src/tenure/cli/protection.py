@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from tenure.bootstrap import load_settings, open_model_registry, open_warehouse
-from tenure.cli import protection_bench, protection_rules
+from tenure.cli import protection_bench, protection_corporate, protection_rules
 from tenure.cli.common import cli_actor
 from tenure.core.errors import TenureError
 from tenure.data.simulator.churn import WEIGHT_FRICTION
@@ -46,13 +46,14 @@ def register(app: typer.Typer) -> None:
     """Add the ``protection`` command group to a Typer app."""
     group = typer.Typer(
         help="Real-time account protection: train the fraud scorer, judge policies on history, "
-        "test rule sets, benchmark the engine.",
+        "test rule sets, benchmark the engine, move corporate payments on.",
         no_args_is_help=True,
     )
     group.command("train", epilog=_TRAIN_EXAMPLES)(train)
     group.command("policy-compare", epilog=_COMPARE_EXAMPLES)(policy_compare)
     protection_rules.register(group)
     protection_bench.register(group)
+    protection_corporate.register(group)
     app.add_typer(group, name="protection")
 
 

@@ -4,13 +4,15 @@ A ``step_up`` decision answers the channel at once, but the event only goes thro
 customer passes the challenge: the decision log keeps the first answer (a retry must get it back
 unchanged) and this table keeps how it ended: ``allow`` after a verified code, the step-up
 policy's failed outcome (``decline`` by default) after the last wrong code or the expiry. One row
-per decision, written once: the first word stands. A final ``hold`` or ``decline`` opens an alert
-for an analyst as a decision with that outcome does (someone who had the password but not the
-phone is what account takeover looks like).
+per decision, written once: the first word stands. A failed step-up opens an alert for an analyst
+as a declined decision does (someone who had the password but not the phone is what account
+takeover looks like). A ``dual_approval`` decision ends as its corporate payment does: released,
+or stopped by the client's own approvers (``settle``).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -25,8 +27,12 @@ from tenure.adapters.sql.engine import translate_errors
 from tenure.adapters.sql.protection_tables import ALERTS, DECISIONS, RESOLUTIONS
 from tenure.core.errors import Conflict, NotFound
 from tenure.core.outcome import Outcome
+from tenure.protection.corporate.evaluation import payment_ending
+from tenure.protection.corporate.model import CorporatePayment
 
 __all__ = ["Resolution", "SqlResolutions"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +61,10 @@ class SqlResolutions:
         self._new_id = new_id
 
     def resolve(
-        self, decision_id: str, outcome: Outcome, *, reason: str, at: datetime
+        self, decision_id: str, outcome: Outcome, *, reason: str, at: datetime, alert: bool = False
     ) -> Resolution:
-        """Record how ``decision_id`` ended; the same again returns the first record.
+        """Record how ``decision_id`` ended; the same again returns the first record. With
+        ``alert``, a final hold or decline opens an alert (once).
 
         ``NotFound`` for a decision not in the log, ``Conflict`` when it already ended otherwise.
         """
@@ -77,7 +84,7 @@ class SqlResolutions:
             db.execute(sa.insert(RESOLUTIONS).values(
                 decision_id=decision_id, outcome=outcome.value, reason=reason, resolved_at=at
             ))  # fmt: skip
-            if outcome in ALERTING_OUTCOMES:
+            if alert and outcome in ALERTING_OUTCOMES:
                 self._alert(db, resolution, customer_id=decided.customer_id, risk=decided.risk)
         return resolution
 
@@ -93,6 +100,24 @@ class SqlResolutions:
                 customer_id=customer_id, created_at=resolution.resolved_at,
                 outcome=resolution.outcome.value, status="open", risk=risk,
             ))  # fmt: skip
+
+    def settle(self, payment: CorporatePayment) -> Resolution | None:
+        """End the decision a corporate payment came from as the payment ended (released:
+        ``allow``; rejected, expired or declined: ``decline``, with no alert: the client's own
+        approvers said no). None while it waits, or when it names no logged decision or one
+        that already ended otherwise (both logged: the payment itself has changed already)."""
+        ending = payment_ending(payment)
+        if ending is None or payment.decision_id is None:
+            return None
+        outcome, reason = ending
+        at = payment.decided_at or payment.created_at
+        try:
+            return self.resolve(payment.decision_id, outcome, reason=reason, at=at)
+        except NotFound:
+            _log.warning("corporate payment %s names no logged decision", payment.id)
+        except Conflict:
+            _log.warning("corporate payment %s names a decision that ended otherwise", payment.id)
+        return None
 
     def of(self, decision_ids: Collection[str]) -> dict[str, Resolution]:
         """The resolutions of those of ``decision_ids`` that ended, by decision id."""

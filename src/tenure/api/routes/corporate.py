@@ -142,6 +142,7 @@ def post_payment(
         payment_id=body.payment_id,
         clock=state.clock,
     )
+    state.resolutions.settle(payment)
     return PaymentOut.of(payment)
 
 
@@ -177,6 +178,7 @@ def post_approval(
         operator_id=body.operator_id,
         clock=state.clock,
     )
+    state.resolutions.settle(payment)
     return PaymentOut.of(payment)
 
 
@@ -193,4 +195,5 @@ def post_rejection(
         reason=body.reason,
         clock=state.clock,
     )
+    state.resolutions.settle(payment)
     return PaymentOut.of(payment)

@@ -96,6 +96,7 @@ def post_verify(
             result.outcome,
             reason=f"step_up_{challenge.status.value}",
             at=challenge.finished_at or state.clock.now(),
+            alert=True,
         )
     return VerificationOut.of(result)
 

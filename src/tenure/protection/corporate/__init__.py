@@ -17,6 +17,7 @@ from tenure.protection.corporate.evaluation import (
     PaymentTerms,
     evaluate_mandate,
     mandate_outcome,
+    payment_ending,
     payment_outcome,
 )
 from tenure.protection.corporate.mandates import current_mandate, publish_mandate
@@ -96,6 +97,7 @@ __all__ = [
     "get_payment",
     "list_operators",
     "mandate_outcome",
+    "payment_ending",
     "payment_outcome",
     "pending_payments",
     "publish_mandate",

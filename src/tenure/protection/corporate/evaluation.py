@@ -29,6 +29,7 @@ __all__ = [
     "PaymentTerms",
     "evaluate_mandate",
     "mandate_outcome",
+    "payment_ending",
     "payment_outcome",
 ]
 
@@ -161,3 +162,11 @@ def payment_outcome(payment: CorporatePayment) -> Outcome:
     if payment.fully_approved and payment.hold_ends_at is not None:
         return Outcome.HOLD
     return Outcome.DUAL_APPROVAL
+
+
+def payment_ending(payment: CorporatePayment) -> tuple[Outcome, str] | None:
+    """How the decision that sent ``payment`` for approval ended, and why (``dual_approval_``
+    and the payment's final status); None while it waits."""
+    if payment.status is PaymentStatus.PENDING_APPROVAL:
+        return None
+    return payment_outcome(payment), f"dual_approval_{payment.status.value}"

@@ -1,0 +1,123 @@
+"""``tenure protection sweep``: a corporate payment left waiting past its approval window expires,
+the audit trail says the system did it, and the decision that sent it for approval ends."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from tenure.adapters.sql import create_store_engine, upgrade_to_head
+from tenure.adapters.sql.audit import QueuedAuditLog, SqlAuditLog
+from tenure.adapters.sql.corporate import SqlCorporateUnitOfWorkFactory
+from tenure.adapters.sql.decision_log import SqlDecisionLog
+from tenure.adapters.sql.resolutions import SqlResolutions
+from tenure.cli.main import app
+from tenure.core.clock import FixedClock
+from tenure.core.decision import ActionCost
+from tenure.core.outcome import Outcome
+from tenure.protection.corporate import (
+    Actor,
+    ApprovalTier,
+    PaymentStatus,
+    add_operator,
+    get_payment,
+    publish_mandate,
+    submit_payment,
+)
+from tenure.protection.decision import Decision
+from tenure.protection.events import Event, EventKind
+
+THREE_DAYS_AGO = datetime.now(UTC) - timedelta(days=3)
+
+
+def dual_approval_decision(log: SqlDecisionLog) -> str:
+    event = Event(
+        kind=EventKind.TRANSFER,
+        event_id="big-1",
+        customer_id="corp-1",
+        occurred_at=THREE_DAYS_AGO,
+        amount_minor=500_000_00,
+        payee_id="payee-1",
+        operator_id="maker",
+    )
+    log.append(Decision(
+        decision_id="d-big-1", idempotency_key="transfer:big-1", event=event,
+        outcome=Outcome.DUAL_APPROVAL, risk=0.01, model_risk=0.01, rule_score=0.0, reasons=(),
+        costs=(ActionCost(Outcome.DUAL_APPROVAL, 1.0, 0.0, 5.0),), decided_at=THREE_DAYS_AGO,
+        policy="expected_cost",
+    ))  # fmt: skip
+    return "d-big-1"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TENURE_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def waiting_payment(url: str) -> str:
+    """A payment submitted three days ago that nobody approved (its window was one day)."""
+    upgrade_to_head(url)
+    engine = create_store_engine(url)
+    uows, audit = SqlCorporateUnitOfWorkFactory(engine), QueuedAuditLog(SqlAuditLog(engine))
+    clock = FixedClock(THREE_DAYS_AGO)
+    staff = Actor.staff("staff-1")
+    publish_mandate(
+        uow=uows(), audit=audit, actor=staff, customer_id="corp-1",
+        tiers=(ApprovalTier(100_000_00, 1),), clock=clock,
+    )  # fmt: skip
+    for operator_id, role in [("maker", "initiator"), ("checker", "approver")]:
+        add_operator(
+            uow=uows(), audit=audit, actor=staff, customer_id="corp-1", name_ref=operator_id,
+            roles=(role,), single_limit_minor=10_000_000_00, daily_limit_minor=50_000_000_00,
+            operator_id=operator_id, clock=clock,
+        )  # fmt: skip
+    log = SqlDecisionLog(engine)
+    decision_id = dual_approval_decision(log)
+    log.close()
+    payment = submit_payment(
+        uow=uows(), audit=audit, clock=clock, customer_id="corp-1", account_id="acct-1",
+        payee_id="payee-1", amount_minor=500_000_00, currency="CNY", initiator_id="maker",
+        decision_id=decision_id,
+    )  # fmt: skip
+    assert payment.status is PaymentStatus.PENDING_APPROVAL
+    assert audit.flush(timeout=10)
+    engine.dispose()
+    return payment.id
+
+
+def test_a_sweep_expires_the_overdue_payment_once_and_ends_its_decision(data_dir: Path) -> None:
+    url = f"sqlite:///{data_dir / 'operational.sqlite3'}"
+    payment_id = waiting_payment(url)
+
+    first = CliRunner().invoke(app, ["protection", "sweep", "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output) == {"expired": [payment_id], "released": []}
+    again = CliRunner().invoke(app, ["protection", "sweep", "--json"])
+    assert json.loads(again.output) == {"expired": [], "released": []}
+
+    engine = create_store_engine(url)
+    try:
+        payment = get_payment(uow=SqlCorporateUnitOfWorkFactory(engine)(), payment_id=payment_id)
+        assert payment.status is PaymentStatus.EXPIRED
+        ended = SqlResolutions(engine).of(["d-big-1"])["d-big-1"]
+        assert (ended.outcome, ended.reason) == (Outcome.DECLINE, "dual_approval_expired")
+        with engine.connect() as db:
+            actors = db.execute(
+                sa.text("SELECT actor FROM audit_log WHERE action = 'corporate.payment_expired'")
+            ).scalars().all()  # fmt: skip
+        assert actors == ["system"]
+    finally:
+        engine.dispose()
+
+
+def test_sweep_help_tells_an_analyst_how_to_schedule_it() -> None:
+    result = CliRunner().invoke(app, ["protection", "sweep", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    assert "--every" in result.output
+    assert "approval window" in result.output
