@@ -30,6 +30,8 @@ app = typer.Typer(
     help="Tenure: keep a bank's customers and protect their accounts with one engine.",
     no_args_is_help=True,
     add_completion=False,
+    # help paragraphs are reflowed to the terminal's width (the docstrings wrap at 100 columns)
+    rich_markup_mode="markdown",
 )
 docs_app = typer.Typer(help="Generate reference documentation.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")

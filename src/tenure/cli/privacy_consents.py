@@ -100,7 +100,8 @@ def _import(services: PrivacyServices, actor: str, console: Console) -> ConsentI
 
 def import_command(
     actor: Annotated[
-        str | None, typer.Option(help="Name recorded in the audit trail (default cli:<user>).")
+        str | None,
+        typer.Option(help="Name recorded in the audit trail (default `cli:` and your user name)."),
     ] = None,
 ) -> None:
     """Append the warehouse's consent records to the consent ledger (new rows only)."""

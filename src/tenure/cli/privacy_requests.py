@@ -79,7 +79,8 @@ _REJECT_EPILOG = (
 )
 
 Actor = Annotated[
-    str | None, typer.Option(help="Name recorded in the audit trail (default cli:<user>).")
+    str | None,
+    typer.Option(help="Name recorded in the audit trail (default `cli:` and your user name)."),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 

@@ -189,7 +189,7 @@ def retention_command(
     ] = False,
     actor: Annotated[
         str | None,
-        typer.Option(help="Who the audit trail names; default cli:<your user name>."),
+        typer.Option(help="Who the audit trail names; default `cli:` and your user name."),
     ] = None,
 ) -> None:
     """Purge or anonymise data past its retention period (see --show, --dry-run)."""
