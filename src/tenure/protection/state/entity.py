@@ -126,14 +126,19 @@ class StreamState:
 class EntityState:
     """Everything kept about one entity; not thread-safe on its own (backends serialise access)."""
 
-    __slots__ = ("first_seen", "hours", "last_seen", "links", "place", "place_at", "streams")
+    __slots__ = (
+        "first_seen", "hours", "last_seen", "link_first", "link_last", "place", "place_at",
+        "streams",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.first_seen: float | None = None
         self.last_seen: float | None = None
         self.streams: dict[str, StreamState] = {}
-        # kind -> value -> (first seen, last seen), ordered from least to most recently touched
-        self.links: dict[str, dict[str, tuple[float, float]]] = {}
+        # kind -> value -> first seen, and kind -> value -> last seen ordered from least to most
+        # recently touched: dicts of plain floats, which the cycle collector never walks
+        self.link_first: dict[str, dict[str, float]] = {}
+        self.link_last: dict[str, dict[str, float]] = {}
         self.place: tuple[float, float] | None = None
         self.place_at: float | None = None
         self.hours = [0] * 24
@@ -162,17 +167,24 @@ class EntityState:
         return stream
 
     def _link(self, kind: str, value: str, at: float) -> None:
-        seen = self.links.get(kind)
-        if seen is None:
-            seen = self.links[kind] = {}
-        times = seen.get(value)
-        if times is None:
-            if len(seen) >= MAX_LINK_VALUES:
-                del seen[next(iter(seen))]
-            seen[value] = (at, at)
+        firsts = self.link_first.get(kind)
+        if firsts is None:
+            firsts = self.link_first[kind] = {}
+            lasts = self.link_last[kind] = {}
+        else:
+            lasts = self.link_last[kind]
+        first = firsts.get(value)
+        if first is None:
+            if len(lasts) >= MAX_LINK_VALUES:
+                evicted = next(iter(lasts))
+                del lasts[evicted], firsts[evicted]
+            firsts[value] = lasts[value] = at
             return
-        del seen[value]  # re-insert: the dict stays ordered by last touch, evicted from the front
-        seen[value] = (min(times[0], at), max(times[1], at))
+        if at < first:
+            firsts[value] = at
+        # re-insert: the dict stays ordered by last touch, evicted from the front
+        last = lasts.pop(value)
+        lasts[value] = at if at > last else last
 
     def _count_hour(self, at: float) -> None:
         hours = self.hours
@@ -211,15 +223,15 @@ class EntityState:
     def _first_seen_with(self, links: Mapping[str, str]) -> dict[tuple[str, str], float | None]:
         found: dict[tuple[str, str], float | None] = {}
         for kind, value in links.items():
-            times = self.links.get(kind, {}).get(value)
-            found[kind, value] = times[0] if times else None
+            firsts = self.link_first.get(kind)
+            found[kind, value] = None if firsts is None else firsts.get(value)
         return found
 
     def _distinct(self, cutoff: float) -> dict[str, int]:
         # A full scan (at most MAX_LINK_VALUES): late arrivals leave the recency order approximate.
         return {
-            kind: len([times for times in seen.values() if times[1] > cutoff])
-            for kind, seen in self.links.items()
+            kind: len([last for last in lasts.values() if last > cutoff])
+            for kind, lasts in self.link_last.items()
         }
 
     def to_primitive(self) -> list[Any]:
@@ -229,7 +241,10 @@ class EntityState:
             self.first_seen,
             self.last_seen,
             {name: stream.to_primitive() for name, stream in self.streams.items()},
-            {kind: [[v, t[0], t[1]] for v, t in seen.items()] for kind, seen in self.links.items()},
+            {
+                kind: [[value, self.link_first[kind][value], last] for value, last in lasts.items()]
+                for kind, lasts in self.link_last.items()
+            },
             list(self.place) if self.place is not None else None,
             self.place_at,
             self.hours,
@@ -242,10 +257,9 @@ class EntityState:
         state = cls()
         state.first_seen, state.last_seen = raw[1], raw[2]
         state.streams = {name: StreamState.from_primitive(s) for name, s in raw[3].items()}
-        state.links = {
-            kind: {value: (first, last) for value, first, last in seen}
-            for kind, seen in raw[4].items()
-        }
+        for kind, seen in raw[4].items():
+            state.link_first[kind] = {value: first for value, first, _ in seen}
+            state.link_last[kind] = {value: last for value, _, last in seen}
         state.place = (raw[5][0], raw[5][1]) if raw[5] is not None else None
         state.place_at = raw[6]
         state.hours = list(raw[7])
