@@ -40,6 +40,7 @@ from tenure.privacy.keys import (
 )
 from tenure.privacy.retention_schedule import RetentionStore, Store
 from tenure.privacy.subject_requests import DEFAULT_DUE_DAYS, SubjectRequestService
+from tenure.protection.configuration import load_protection_config
 from tenure.protection.corporate.rule import CachedMandates, MandateRule
 from tenure.protection.engine import BLOCK_LISTS, Engine
 from tenure.protection.limits.rule import CachedLimits, LimitRule
@@ -190,6 +191,7 @@ def build_protection(
     limits = CachedLimits(SqlLimitUnitOfWorkFactory(store), clock=clock)
     mandates = CachedMandates(SqlCorporateUnitOfWorkFactory(store), clock=clock)
     rulebook = CachedRuleBook(rulesets, settings.protection_ruleset, clock=clock)
+    config = load_protection_config(settings.protection_config_path)
     engine = Engine(
         state=_state(settings),
         log=log,
@@ -197,9 +199,11 @@ def build_protection(
         scorer=load_fraud_scorer(settings),
         rules=rulebook.current(),
         lists=lists,
-        hard_rules=(LimitRule(limits), MandateRule(mandates)),
+        hard_rules=(LimitRule(limits, policy=config.limits), MandateRule(mandates)),
         snoozes=snoozes,
+        policy=config.policy(),
         clock=clock,
+        default_customer=config.costs.default_customer,
     )
     service = ProtectionService(
         engine=engine,

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         pattern=r"^[a-z][a-z0-9_-]{0,63}$",
         description="The rule set whose active version the engine applies.",
     )
+    protection_config_file: Path | None = Field(
+        default=None,
+        description="YAML of the bank's costs, exposures, limit products and step-up rules "
+        "(see `tenure protection config`); <data_dir>/protection.yaml when unset and present.",
+    )
     keys: SecretStr | None = Field(
         default=None,
         description="The key ring as JSON (the key file's content); wins over keys_file.",
@@ -101,6 +106,15 @@ class Settings(BaseSettings):
     def warehouse_path(self) -> Path:
         """The DuckDB warehouse file."""
         return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def protection_config_path(self) -> Path | None:
+        """The protection config in force: the configured file, else ``protection.yaml`` in the
+        data directory if there is one, else None (the defaults)."""
+        if self.protection_config_file is not None:
+            return self.protection_config_file
+        default = self.data_dir / "protection.yaml"
+        return default if default.exists() else None
 
     @property
     def key_file_path(self) -> Path:

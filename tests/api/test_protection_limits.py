@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from protection_api import Headers, activate_ruleset, machine_key
 
 from tenure.adapters.sql import SqlUnitOfWorkFactory
+from tenure.api import create_app
 from tenure.api.state import ApiState
 from tenure.core.clock import FixedClock
 from tenure.settings import Settings
@@ -107,3 +109,26 @@ def test_a_raised_single_transfer_limit_lets_a_declined_transfer_pass_at_once(
     again = transfer(client, channel, "t-2", 3_000_000)
     assert again["outcome"] != "decline"
     assert limit_codes(again) == []
+
+
+def test_the_banks_protection_config_sets_the_limit_products_the_engine_checks(
+    settings: Settings, clock: FixedClock, channel: Headers, analyst_headers: Headers
+) -> None:
+    # a bank whose daily transfer default is 10,000 CNY and whose limits hold rather than decline
+    (settings.data_dir / "protection.yaml").write_text(
+        "limits:\n"
+        "  exceeded_outcome: hold\n"
+        "  products:\n"
+        "    transfer_daily: {default_minor: 1000000, maximum_minor: 5000000,"
+        " event_kind: transfer}\n",
+        encoding="utf-8",
+    )
+    with TestClient(create_app(settings, clock=clock)) as client:
+        limits = client.get("/v1/customers/C1/limits", headers=analyst_headers).json()
+        daily = next(limit for limit in limits if limit["product"] == "transfer_daily")
+        assert daily["amount_minor"] == 1_000_000
+        within = transfer(client, channel, "t-1", 900_000)
+        assert limit_codes(within) == []
+        over = transfer(client, channel, "t-2", 200_000)  # 11,000 CNY in the day
+        assert limit_codes(over) == ["transfer_daily"]
+        assert over["outcome"] == "hold"

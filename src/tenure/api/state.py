@@ -36,6 +36,7 @@ from tenure.bootstrap import build_protection, load_key_ring
 from tenure.core.clock import Clock
 from tenure.core.errors import Conflict, StoreUnavailable
 from tenure.privacy.keys import KeyRing
+from tenure.protection.configuration import ProtectionConfig, load_protection_config
 from tenure.protection.corporate import AuditEntry, AuditSink, CorporateUnitOfWork
 from tenure.protection.limits import LimitUnitOfWork
 from tenure.protection.service import ProtectionService
@@ -119,6 +120,7 @@ class ApiState:
     uow: Callable[[], UnitOfWork]
     decision_log: SqlDecisionLog
     resolutions: SqlResolutions
+    protection_config: ProtectionConfig
     rulesets: SqlRuleSetRepository
     lists: SqlListRepository
     snoozes: SqlSnoozeRepository
@@ -266,6 +268,7 @@ def build_state(settings: Settings, *, clock: Clock) -> ApiState:
         uow=SqlUnitOfWorkFactory(engine),
         decision_log=SqlDecisionLog(engine),
         resolutions=SqlResolutions(engine),
+        protection_config=load_protection_config(settings.protection_config_path),
         rulesets=SqlRuleSetRepository(engine),
         lists=SqlListRepository(engine),
         snoozes=SqlSnoozeRepository(engine),

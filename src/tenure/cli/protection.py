@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
@@ -18,6 +20,7 @@ from tenure.cli import protection_bench, protection_corporate, protection_rules
 from tenure.cli.common import cli_actor
 from tenure.core.errors import TenureError
 from tenure.data.simulator.churn import WEIGHT_FRICTION
+from tenure.protection.configuration import config_document, load_protection_config
 from tenure.protection.evaluation import compare_policies
 from tenure.protection.history import HistoryWarehouse, count_events
 from tenure.protection.replay import Progress as ReplayProgress
@@ -41,6 +44,13 @@ _COMPARE_EXAMPLES = """Examples:
   tenure protection policy-compare --evaluate-months 3 --json
 """
 
+_CONFIG_EXAMPLES = """Examples:
+
+  tenure protection config > protection.yaml
+
+  tenure protection config --file my-bank.yaml
+"""
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``protection`` command group to a Typer app."""
@@ -51,6 +61,7 @@ def register(app: typer.Typer) -> None:
     )
     group.command("train", epilog=_TRAIN_EXAMPLES)(train)
     group.command("policy-compare", epilog=_COMPARE_EXAMPLES)(policy_compare)
+    group.command("config", epilog=_CONFIG_EXAMPLES)(show_config)
     protection_rules.register(group)
     protection_bench.register(group)
     protection_corporate.register(group)
@@ -143,10 +154,12 @@ def policy_compare(
     through, friction on good customers (and the churn it causes, valued at each customer's
     12-month value), and handling. The threshold pair is the best one found on the judged months
     themselves, so the comparison flatters the threshold policy, never the expected-cost one.
+    Both are billed with the action costs in force (`tenure protection config`).
     """
     console = Console(stderr=as_json)
     settings = load_settings()
     try:
+        costs = load_protection_config(settings.protection_config_path).costs
         with open_warehouse(settings) as warehouse:
             replay = replay_with_progress(warehouse, console)
             moments = pd.to_datetime(replay.events["occurred_at"], utc=True)
@@ -156,7 +169,7 @@ def policy_compare(
             values, churn = _retention_inputs(warehouse, cut)
         result = compare_policies(
             replay=replay, values_minor=values, churn=churn, evaluate_months=evaluate_months,
-            churn_per_incident=WEIGHT_FRICTION, seed=seed,
+            churn_per_incident=WEIGHT_FRICTION, seed=seed, params=costs,
         )  # fmt: skip
     except TenureError as exc:
         console.print(f"[red]comparison failed:[/red] {exc.message}")
@@ -184,3 +197,35 @@ def _print_comparison(console: Console, figures: dict[str, Any]) -> None:
         f"({figures['fraud_events']} fraud); threshold: step up at "
         f"{figures['threshold_step_up_at']:.4f}, decline at {figures['threshold_decline_at']:.4f}"
     )
+
+
+def show_config(
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Check this file instead of the one in force (TENURE_PROTECTION_CONFIG_FILE, "
+            "or protection.yaml in the data directory)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of YAML.")] = False,
+) -> None:
+    """Print the protection numbers in force: costs of each action, what a login or new payee
+    exposes, limit products and step-up rules.
+
+    These are the defaults with the bank's file applied. Save the output as protection.yaml in
+    the data directory, change what differs for your bank (keep only those lines if you like) and
+    restart the API; a refused file names the field and the reason.
+    """
+    path = file if file is not None else load_settings().protection_config_path
+    try:
+        config = load_protection_config(path)
+    except TenureError as error:
+        Console(stderr=True).print(f"[red]{error}[/red]")
+        raise typer.Exit(code=1) from error
+    document = config_document(config)
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        source = str(path) if path is not None else "the defaults"
+        typer.echo(f"# protection config in force: {source}")
+        typer.echo(yaml.safe_dump(document, sort_keys=False).rstrip())

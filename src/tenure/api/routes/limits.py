@@ -1,7 +1,8 @@
 """Customer limits: read them, and change one as the customer (through the channel) or as staff.
 
 The customer channel (``protection:decide``) may lower a limit freely; a raise needs a challenge
-this customer passed within the policy's window (10 minutes), named by ``step_up_challenge_id``.
+this customer passed within the policy's window (10 minutes unless the protection config says
+otherwise), named by ``step_up_challenge_id``.
 Staff (``rules:manage``) set a limit within the product's maximum without one. Every change is
 audited, and acts on the next decision of this process (others reload within seconds).
 """
@@ -63,7 +64,10 @@ def _verified_at(state: ApiState, customer_id: str, challenge_id: str | None) ->
 def get_limits(customer_id: CustomerId, principal: LimitActor, state: State) -> list[LimitOut]:
     """The customer's limit for every product (the policy default where none was set)."""
     return [
-        LimitOut.of(limit) for limit in list_limits(uow=state.limits_uow(), customer_id=customer_id)
+        LimitOut.of(limit)
+        for limit in list_limits(
+            uow=state.limits_uow(), customer_id=customer_id, policy=state.protection_config.limits
+        )
     ]
 
 
@@ -84,6 +88,7 @@ def put_limit(
         actor=actor,
         clock=state.clock,
         step_up_verified_at=verified_at,
+        policy=state.protection_config.limits,
     )
     state.record_audit(
         actor=principal.subject,

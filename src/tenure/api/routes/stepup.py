@@ -65,6 +65,7 @@ def post_challenge(body: ChallengeIn, principal: Decider, state: State) -> Chall
         method=body.method,
         code_key=state.stepup_secret(),
         clock=state.clock,
+        policy=state.protection_config.step_up,
     )
     return ChallengeOut.of(challenge)
 
@@ -88,6 +89,7 @@ def post_verify(
         code=body.code,
         code_key=state.stepup_secret(),
         clock=state.clock,
+        policy=state.protection_config.step_up,
     )
     if result.outcome is not None:
         challenge = result.challenge
@@ -124,7 +126,11 @@ def post_totp_confirm(
 ) -> TotpEnrolmentOut:
     """Activate the enrolment with one code from the app (422 if it does not match)."""
     enrolment = confirm_totp_enrolment(
-        uow=state.stepup_uow(), customer_id=customer_id, code=body.code, clock=state.clock
+        uow=state.stepup_uow(),
+        customer_id=customer_id,
+        code=body.code,
+        clock=state.clock,
+        policy=state.protection_config.step_up,
     )
     state.record_audit(
         actor=principal.subject,
