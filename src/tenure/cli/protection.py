@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from tenure.adapters.duckdb.decision_export import export_decisions
+from tenure.adapters.sql import create_store_engine, upgrade_to_head
 from tenure.bootstrap import load_settings, open_model_registry, open_warehouse
 from tenure.cli import protection_bench, protection_corporate, protection_rules
 from tenure.cli.common import cli_actor
@@ -62,6 +64,7 @@ def register(app: typer.Typer) -> None:
     group.command("train", epilog=_TRAIN_EXAMPLES)(train)
     group.command("policy-compare", epilog=_COMPARE_EXAMPLES)(policy_compare)
     group.command("config", epilog=_CONFIG_EXAMPLES)(show_config)
+    group.command("export-decisions")(export_decisions_command)
     protection_rules.register(group)
     protection_bench.register(group)
     protection_corporate.register(group)
@@ -229,3 +232,28 @@ def show_config(
         source = str(path) if path is not None else "the defaults"
         typer.echo(f"# protection config in force: {source}")
         typer.echo(yaml.safe_dump(document, sort_keys=False).rstrip())
+
+
+def export_decisions_command() -> None:
+    """Copy new protection decisions from the operational store into the warehouse.
+
+    Retention counts the friction each customer met there (step-ups, holds and declines in the
+    last 30 and 90 days are churn features), so a customer pestered by one-time passwords shows it
+    in their churn risk. `tenure retention score` runs this first; run it on its own before other
+    warehouse work. Re-running copies nothing twice.
+    """
+    console = Console()
+    settings = load_settings()
+    try:
+        upgrade_to_head(settings.operational_url)
+        store = create_store_engine(settings.operational_url)
+        try:
+            with open_warehouse(settings) as warehouse:
+                done = export_decisions(store, warehouse)
+        finally:
+            store.dispose()
+    except TenureError as exc:
+        console.print(f"[red]export failed:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    newest = "none yet" if done.newest is None else f"{done.newest:%Y-%m-%d %H:%M:%S %Z}"
+    console.print(f"copied {done.copied:,} decisions; newest in the warehouse: {newest}")

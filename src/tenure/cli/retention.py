@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table as RichTable
 
+from tenure.adapters.duckdb.decision_export import export_decisions
 from tenure.adapters.sql.identity import SqlVaultMembership
 from tenure.bootstrap import (
     load_settings,
@@ -229,7 +230,8 @@ def score(
     Results go to the warehouse tables customer_retention and churn_scores (one row per
     customer) and scoring_runs; scoring the same date again replaces its rows. Customers who
     withdrew their profiling consent (their last word on it, in the consent ledger, as of the
-    scoring date) and customers whose identity was erased are left out.
+    scoring date) and customers whose identity was erased are left out. New protection decisions
+    are copied into the warehouse first, so the friction each customer met counts.
     """
     console = Console()
     settings = load_settings()
@@ -240,6 +242,8 @@ def score(
             with open_privacy_services(settings, clock=SystemClock()) as privacy:
                 refused = privacy.ledger.withdrawn(Purpose.PROFILING, moment)
                 erased = SqlVaultMembership(privacy.engine).erased()
+                # the friction features count the protection decisions the warehouse holds
+                export_decisions(privacy.engine, warehouse)
             run = score_customers(
                 warehouse=warehouse,
                 registry=registry,

@@ -1,9 +1,11 @@
 """Friction the customer suffered: declined payments, failed logins, protection decisions.
 
-The protection decision log is read from the table ``protection_decisions`` (``customer_id``,
-``decided_at`` TIMESTAMPTZ, ``action`` one of allow / step_up / confirm / dual_approval / hold /
-decline). Until the protection domain writes that table the source is skipped and its counts
-are 0; declined transactions and failed logins are friction the canonical data already shows.
+The protection decision log is read from the warehouse table ``protection_decisions``
+(``customer_id``, ``decided_at`` TIMESTAMPTZ, ``action`` one of allow / step_up / confirm /
+dual_approval / hold / decline), which ``tenure protection export-decisions`` (and ``tenure
+retention score``, first) copies from the operational store. In a warehouse without it the
+source is skipped and its counts are 0; declined transactions and failed logins are friction the
+canonical data already shows.
 """
 
 from __future__ import annotations
