@@ -43,7 +43,6 @@ __all__ = [
     "ListSource",
     "ProtectionService",
     "load_customer_values",
-    "load_rulebook",
 ]
 
 DEFAULT_RULESET = "default"
@@ -100,12 +99,6 @@ class CachedLists:
             return False
         expires = entries[value]
         return expires is None or at < expires
-
-
-def load_rulebook(repo: RuleSetRepository, name: str = DEFAULT_RULESET) -> RuleBook:
-    """The active version of rule set ``name`` and its shadows, compiled."""
-    current, shadows = live_versions(repo, name)
-    return _compiled(current, shadows)
 
 
 def _compiled(current: RuleSetVersion | None, shadows: Sequence[RuleSetVersion]) -> RuleBook:

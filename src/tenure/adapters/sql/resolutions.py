@@ -54,7 +54,7 @@ def _resolution(row: sa.Row[Any]) -> Resolution:
 
 
 class SqlResolutions:
-    """Final outcomes of decisions, with the alerts a final hold or decline opens."""
+    """Final outcomes of decisions, and the alert a failed step-up opens."""
 
     def __init__(self, engine: Engine, *, new_id: Callable[[], str] = _new_id) -> None:
         self._engine = engine
