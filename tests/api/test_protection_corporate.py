@@ -4,21 +4,20 @@ through the channel, and every step is audited."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from protection_api import Headers, signed_in
 
 from tenure.adapters.sql import SqlUnitOfWorkFactory
 from tenure.api.state import LoggingAuditSink
-from tenure.auth import service, tokens
+from tenure.auth import service
 from tenure.core.clock import FixedClock
 from tenure.core.roles import Role
 from tenure.settings import Settings
 
 ErrorOf = Callable[[object, str], dict[str, object]]
-Headers = dict[str, str]
 
 # 2025-03-01 09:00 UTC is 17:00 in Shanghai: inside these hours, so no after-hours approver.
 MANDATE = {
@@ -29,20 +28,7 @@ MANDATE = {
 
 @pytest.fixture
 def staff(uow_factory: SqlUnitOfWorkFactory, settings: Settings, clock: FixedClock) -> Headers:
-    user = service.create_user(
-        uow=uow_factory(),
-        username="corporate-desk",
-        password="correct horse battery",
-        roles=[Role.CORPORATE_ADMIN],
-    )
-    assert settings.jwt_secret is not None
-    token = tokens.issue_token(
-        principal=service.principal_for(user),
-        secret=settings.jwt_secret,
-        clock=clock,
-        ttl=timedelta(minutes=30),
-    )
-    return {"Authorization": f"Bearer {token}"}
+    return signed_in(uow_factory, settings, clock, "corporate-desk", Role.CORPORATE_ADMIN)
 
 
 @pytest.fixture
