@@ -40,7 +40,7 @@ from tenure.privacy.keys import (
 )
 from tenure.privacy.retention_schedule import RetentionStore, Store
 from tenure.privacy.subject_requests import DEFAULT_DUE_DAYS, SubjectRequestService
-from tenure.protection.configuration import load_protection_config
+from tenure.protection.configuration import ProtectionConfig, load_protection_config
 from tenure.protection.corporate.rule import CachedMandates, MandateRule
 from tenure.protection.engine import BLOCK_LISTS, Engine
 from tenure.protection.limits.rule import CachedLimits, LimitRule
@@ -176,13 +176,19 @@ def _state(settings: Settings) -> KeyedState:
 
 
 def build_protection(
-    settings: Settings, *, store: StoreEngine, clock: Clock, rebuild: bool = True
+    settings: Settings,
+    *,
+    store: StoreEngine,
+    clock: Clock,
+    rebuild: bool = True,
+    config: ProtectionConfig | None = None,
 ) -> ProtectionService:
     """The engine wired to the store, the model registry, retention values and keyed state,
     with the live snoozes (cached) dropping rule hits, and the customers' limits and corporate
     mandates (both cached) as hard rules.
 
     With in-memory state, the last 90 days of logged events are folded back in (``rebuild``).
+    ``config`` is the protection config in force (read from the settings when not given).
     """
     rulesets = SqlRuleSetRepository(store)
     log = SqlDecisionLog(store)
@@ -191,7 +197,8 @@ def build_protection(
     limits = CachedLimits(SqlLimitUnitOfWorkFactory(store), clock=clock)
     mandates = CachedMandates(SqlCorporateUnitOfWorkFactory(store), clock=clock)
     rulebook = CachedRuleBook(rulesets, settings.protection_ruleset, clock=clock)
-    config = load_protection_config(settings.protection_config_path)
+    if config is None:
+        config = load_protection_config(settings.protection_config_path)
     engine = Engine(
         state=_state(settings),
         log=log,

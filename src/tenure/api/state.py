@@ -165,7 +165,11 @@ class ApiState:
             with self._lock:
                 if self._protection is None:
                     service = build_protection(
-                        self.settings, store=self.engine, clock=self.clock, rebuild=False
+                        self.settings,
+                        store=self.engine,
+                        clock=self.clock,
+                        rebuild=False,
+                        config=self.protection_config,  # the numbers the routes use too
                     )
                     # Rebuilt here rather than in build_protection to keep the count for status.
                     if self.settings.protection_state == "memory":

@@ -45,7 +45,7 @@ from tenure.core.outcome import Outcome
 from tenure.protection.decision import Decision, decision_from_stored, event_from_json
 from tenure.protection.events import Event
 
-__all__ = ["ALERTING_OUTCOMES", "Alert", "SqlDecisionLog"]
+__all__ = ["ALERTING_OUTCOMES", "Alert", "SqlDecisionLog", "new_id", "open_alert_row"]
 
 # Outcomes that stop the customer until someone looks: each opens an alert.
 ALERTING_OUTCOMES = frozenset({Outcome.HOLD, Outcome.DECLINE})
@@ -159,8 +159,30 @@ def _close_all(writers: list[_Writer]) -> None:
     writers.clear()
 
 
-def _new_id() -> str:
+def new_id() -> str:
+    """A random id for an alert (32 hex digits)."""
     return uuid.uuid4().hex
+
+
+def open_alert_row(
+    *,
+    alert_id: str,
+    decision_id: str,
+    customer_id: str,
+    created_at: datetime,
+    outcome: Outcome,
+    risk: float,
+) -> dict[str, Any]:
+    """A new, open alert as a row of ``protection_alerts``."""
+    return {
+        "alert_id": alert_id,
+        "decision_id": decision_id,
+        "customer_id": customer_id,
+        "created_at": created_at,
+        "outcome": outcome.value,
+        "status": "open",
+        "risk": risk,
+    }
 
 
 def _decision_row(decision: Decision) -> dict[str, Any]:
@@ -205,7 +227,7 @@ class SqlDecisionLog:
         self,
         engine: Engine,
         *,
-        new_id: Callable[[], str] = _new_id,
+        new_id: Callable[[], str] = new_id,
         checkpoint_seconds: float = 1.0,
     ) -> None:
         self._engine = engine
@@ -274,15 +296,14 @@ class SqlDecisionLog:
             _close_all(self._writers)
 
     def _alert_row(self, decision: Decision) -> dict[str, Any]:
-        return {
-            "alert_id": self._new_id(),
-            "decision_id": decision.decision_id,
-            "customer_id": decision.event.customer_id,
-            "created_at": decision.decided_at,
-            "outcome": decision.outcome.value,
-            "status": "open",
-            "risk": decision.risk,
-        }
+        return open_alert_row(
+            alert_id=self._new_id(),
+            decision_id=decision.decision_id,
+            customer_id=decision.event.customer_id,
+            created_at=decision.decided_at,
+            outcome=decision.outcome,
+            risk=decision.risk,
+        )
 
     def get(self, decision_id: str) -> Decision | None:
         """The decision with this id."""

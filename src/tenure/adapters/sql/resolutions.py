@@ -13,7 +13,6 @@ or stopped by the client's own approvers (``settle``).
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tenure.adapters.sql.decision_log import ALERTING_OUTCOMES
+from tenure.adapters.sql.decision_log import ALERTING_OUTCOMES, new_id, open_alert_row
 from tenure.adapters.sql.engine import translate_errors
 from tenure.adapters.sql.protection_tables import ALERTS, DECISIONS, RESOLUTIONS
 from tenure.core.errors import Conflict, NotFound
@@ -45,10 +44,6 @@ class Resolution:
     resolved_at: datetime
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
 def _resolution(row: sa.Row[Any]) -> Resolution:
     return Resolution(row.decision_id, Outcome(row.outcome), row.reason, row.resolved_at)
 
@@ -56,7 +51,7 @@ def _resolution(row: sa.Row[Any]) -> Resolution:
 class SqlResolutions:
     """Final outcomes of decisions, and the alert a failed step-up opens."""
 
-    def __init__(self, engine: Engine, *, new_id: Callable[[], str] = _new_id) -> None:
+    def __init__(self, engine: Engine, *, new_id: Callable[[], str] = new_id) -> None:
         self._engine = engine
         self._new_id = new_id
 
@@ -95,11 +90,15 @@ class SqlResolutions:
             sa.select(ALERTS.c.alert_id).where(ALERTS.c.decision_id == resolution.decision_id)
         ).first()
         if exists is None:
-            db.execute(sa.insert(ALERTS).values(
-                alert_id=self._new_id(), decision_id=resolution.decision_id,
-                customer_id=customer_id, created_at=resolution.resolved_at,
-                outcome=resolution.outcome.value, status="open", risk=risk,
-            ))  # fmt: skip
+            row = open_alert_row(
+                alert_id=self._new_id(),
+                decision_id=resolution.decision_id,
+                customer_id=customer_id,
+                created_at=resolution.resolved_at,
+                outcome=resolution.outcome,
+                risk=risk,
+            )
+            db.execute(sa.insert(ALERTS).values(row))
 
     def settle(self, payment: CorporatePayment) -> Resolution | None:
         """End the decision a corporate payment came from as the payment ended (released:
