@@ -159,3 +159,15 @@ def test_conflict_without_stored_winner_propagates_and_leaves_state_unwritten() 
         engine.decide(make_event(), idempotency_key="req-1")
 
     assert len(state) == 0
+
+
+def test_a_log_that_keeps_nothing_still_refuses_a_key_twice_and_holds_no_decision() -> None:
+    log = InMemoryDecisionLog(keep=False)
+    engine = make_engine(log=log)
+    first = engine.decide(make_event(event_id="E-1"))
+
+    with pytest.raises(Conflict):
+        log.append(first)
+    assert log.find(first.idempotency_key) is None  # a replay log keeps no decision in memory
+    assert log.decisions() == []
+    assert len(log) == 1

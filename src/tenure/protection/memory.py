@@ -16,21 +16,28 @@ __all__ = ["InMemoryDecisionLog", "MappingCustomerValues"]
 
 
 class InMemoryDecisionLog:
-    """Decisions in a dict by idempotency key (a real log is durable; this one is not)."""
+    """Decisions in a dict by idempotency key (a real log is durable; this one is not).
+
+    ``keep=False`` (replays and benchmarks, millions of decisions) remembers only the keys, so a
+    key is still refused twice, but no decision stays in memory and ``find`` knows none of them.
+    """
 
     def __init__(self, *, keep: bool = True) -> None:
         self.keep = keep
         self._by_key: dict[str, Decision] = {}
+        self._keys: set[str] = set()
         self._order: list[Decision] = []
         self._lock = threading.Lock()
 
     def append(self, decision: Decision) -> None:
         """Store ``decision``; ``Conflict`` if its key is stored already."""
+        key = decision.idempotency_key
         with self._lock:
-            if decision.idempotency_key in self._by_key:
+            if key in self._keys:
                 raise Conflict("this idempotency key was decided already")
-            self._by_key[decision.idempotency_key] = decision
+            self._keys.add(key)
             if self.keep:
+                self._by_key[key] = decision
                 self._order.append(decision)
 
     def find(self, idempotency_key: str) -> Decision | None:
@@ -47,7 +54,7 @@ class InMemoryDecisionLog:
         return list(self._order)
 
     def __len__(self) -> int:
-        return len(self._by_key)
+        return len(self._keys)
 
 
 class MappingCustomerValues:

@@ -8,6 +8,7 @@ that pushed it up most, each said in words a fraud analyst or a customer-service
 from __future__ import annotations
 
 import math
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -105,15 +106,28 @@ _TEMPLATES: dict[str, str] = {
 _WINDOW_WORDS = {"1h": "the last hour", "24h": "24 hours", "7d": "7 days", "30d": "30 days"}
 
 
+# what each template fills in, so describe() formats only those (money strings cost the most)
+_FIELDS: dict[str, frozenset[str]] = {
+    feature: frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)
+    for feature, template in _TEMPLATES.items()
+}
+
+
 def describe(feature: str, value: object) -> str:
     """A feature and its value in plain words (window aggregates included)."""
     number = _number(value)
     template = _TEMPLATES.get(feature)
     if template is not None:
-        amount = math.expm1(number) if feature == "event.log_amount" else number
-        return template.format(
-            value=number, money=_money(number), money_amount=_money(amount), percent=number * 100
-        )
+        fields = _FIELDS[feature]
+        words: dict[str, object] = {"value": number}
+        if "money" in fields:
+            words["money"] = _money(number)
+        if "money_amount" in fields:  # the amount a log-amount feature stands for
+            amount = math.expm1(number) if feature == "event.log_amount" else number
+            words["money_amount"] = _money(amount)
+        if "percent" in fields:
+            words["percent"] = number * 100
+        return template.format(**words)
     parts = feature.split(".")
     if len(parts) == 3 and "_" in parts[2]:
         entity, stream, tail = parts
@@ -152,9 +166,9 @@ class EventScorer:
 
     def vector(self, signals: Mapping[str, object]) -> np.ndarray:
         """The model's input row, anomaly score included."""
-        base = model_vector(signals)
-        anomaly = self.anomaly.score_one(base[self._anomaly_index])
-        return np.append(base, anomaly)
+        row = model_vector(signals, spare=1)
+        row[-1] = self.anomaly.score_one(row.take(self._anomaly_index))
+        return row
 
     def score(self, signals: Mapping[str, object]) -> ModelScore:
         """Probability of fraud and the top reasons pushing it up."""

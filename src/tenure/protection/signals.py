@@ -353,10 +353,10 @@ def compute_signals(
     return out
 
 
-def model_vector(signals: Mapping[str, object]) -> np.ndarray:
-    """The numeric features in :data:`MODEL_FEATURES` order (missing as NaN)."""
-    values = [signals.get(name) for name in MODEL_FEATURES]
-    return np.array(
-        [math.nan if v is None else float(v) for v in values],  # type: ignore[arg-type]
-        dtype=np.float64,
-    )
+def model_vector(signals: Mapping[str, object], *, spare: int = 0) -> np.ndarray:
+    """The numeric features in :data:`MODEL_FEATURES` order (missing as NaN), followed by
+    ``spare`` zeros for the caller to fill (cheaper than appending to the array later)."""
+    values = [math.nan if (v := signals.get(name)) is None else float(v) for name in MODEL_FEATURES]  # type: ignore[arg-type]
+    if spare:
+        values += [0.0] * spare
+    return np.array(values, dtype=np.float64)
