@@ -146,6 +146,27 @@ def test_backtest_of_the_default_rules_counts_alerts_and_hits_over_all_history(
     assert figures["cost_total"] >= figures["fraud_loss"] >= 0
 
 
+def test_backtest_bills_the_alerts_with_the_costs_in_force(
+    bank_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    built_in = _json(_run(bank_dir, monkeypatch, "backtest", str(DEFAULT_RULES), "--json"))
+    config = tmp_path / "protection.yaml"
+    # every alert the backtest raises is at least a step-up: make handling one cost 10,000 CNY
+    config.write_text(
+        "costs:\n  actions:\n"
+        + "".join(
+            f"    {action}: {{handling_minor: 1000000}}\n"
+            for action in ("step_up", "confirm", "hold", "decline")
+        )
+    )
+    monkeypatch.setenv("TENURE_PROTECTION_CONFIG_FILE", str(config))
+    costly = _json(_run(bank_dir, monkeypatch, "backtest", str(DEFAULT_RULES), "--json"))
+
+    assert costly["alerts"] == built_in["alerts"] > 0
+    assert costly["fraud_loss"] == built_in["fraud_loss"]
+    assert costly["cost_total"] >= built_in["cost_total"] + 9_000 * costly["alerts"]
+
+
 def test_backtest_of_a_missing_rule_set_fails_with_a_message(
     bank_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -157,12 +157,13 @@ def policy_compare(
     through, friction on good customers (and the churn it causes, valued at each customer's
     12-month value), and handling. The threshold pair is the best one found on the judged months
     themselves, so the comparison flatters the threshold policy, never the expected-cost one.
-    Both are billed with the action costs in force (`tenure protection config`).
+    Both decide and are billed with the action costs and exposures in force
+    (`tenure protection config`).
     """
     console = Console(stderr=as_json)
     settings = load_settings()
     try:
-        costs = load_protection_config(settings.protection_config_path).costs
+        config = load_protection_config(settings.protection_config_path)
         with open_warehouse(settings) as warehouse:
             replay = replay_with_progress(warehouse, console)
             moments = pd.to_datetime(replay.events["occurred_at"], utc=True)
@@ -172,7 +173,8 @@ def policy_compare(
             values, churn = _retention_inputs(warehouse, cut)
         result = compare_policies(
             replay=replay, values_minor=values, churn=churn, evaluate_months=evaluate_months,
-            churn_per_incident=WEIGHT_FRICTION, seed=seed, params=costs,
+            churn_per_incident=WEIGHT_FRICTION, seed=seed, params=config.costs,
+            exposure_minor=config.exposure_minor,
         )  # fmt: skip
     except TenureError as exc:
         console.print(f"[red]comparison failed:[/red] {exc.message}")

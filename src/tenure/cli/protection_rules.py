@@ -18,12 +18,12 @@ from tenure.adapters.sql import create_store_engine
 from tenure.adapters.sql.rulesets import SqlListRepository, SqlRuleSetRepository
 from tenure.bootstrap import load_settings, open_warehouse
 from tenure.core.clock import SystemClock
-from tenure.core.decision import CostParameters
 from tenure.core.errors import TenureError, ValidationError
 from tenure.core.rules import NO_LISTS, CompiledRuleSet, ListLookup, compile_ruleset
 from tenure.data.simulator.churn import WEIGHT_FRICTION
 from tenure.protection.backtest import backtest
 from tenure.protection.comparison import Ledger, charge, codes_of
+from tenure.protection.configuration import ProtectionConfig, load_protection_config
 from tenure.protection.evaluation import detection_metrics, split_replay
 from tenure.protection.history import count_events
 from tenure.protection.live_replay import run_live
@@ -79,6 +79,7 @@ def backtest_command(
     """Replay the warehouse's history through a rule set: alerts, precision, recall and cost.
 
     Nothing acts on live traffic: use this before approving a draft, then run it in shadow mode.
+    The cost is billed with the action costs and exposures in force (`tenure protection config`).
     """
     from tenure.cli.protection import replay_progress
 
@@ -86,6 +87,8 @@ def backtest_command(
     settings = load_settings()
     try:
         compiled, lists = _load_ruleset(ruleset)
+        config = load_protection_config(settings.protection_config_path)
+        ledger = Ledger(config.costs, WEIGHT_FRICTION, config.exposure_minor)
         with open_warehouse(settings) as warehouse:
             end = pd.Timestamp.now(tz="UTC").to_pydatetime()
             values = value_as_of(warehouse=warehouse, as_of=end)
@@ -93,7 +96,7 @@ def backtest_command(
             with replay_progress(console, total) as advance:
                 result = backtest(
                     warehouse, compiled, lists=lists, at=end, values_minor=values,
-                    ledger=Ledger(CostParameters.default(), WEIGHT_FRICTION), progress=advance,
+                    ledger=ledger, progress=advance,
                 )  # fmt: skip
     except TenureError as exc:
         console.print(f"[red]backtest failed:[/red] {exc.message}")
@@ -129,25 +132,29 @@ def replay_command(
     A fraud scorer is trained on the months before; the engine (keyed state warmed with those
     months, expected-cost policy, no rules) then decides every later event one at a time, as it
     would live. Reported: AUPRC, recall at 1 % false positives, fraud loss, good customers
-    disturbed, and the engine's decisions per second.
+    disturbed, and the engine's decisions per second. The policy decides, and the bill is
+    drawn up, with the action costs and exposures in force (`tenure protection config`).
     """
     from tenure.cli.protection import replay_with_progress
 
     console = Console(stderr=as_json)
     settings = load_settings()
     try:
+        config = load_protection_config(settings.protection_config_path)
         with open_warehouse(settings) as warehouse:
             replay = replay_with_progress(warehouse, console)
             train, _, cut = split_replay(replay, evaluate_months)
             scorer = fit_scorer(train)
             values = value_as_of(warehouse=warehouse, as_of=cut)
             started = time.perf_counter()
-            decisions = run_live(warehouse, scorer=scorer, cut=cut, values_minor=values)
+            decisions = run_live(
+                warehouse, scorer=scorer, cut=cut, values_minor=values, config=config
+            )
             seconds = time.perf_counter() - started
     except TenureError as exc:
         console.print(f"[red]replay failed:[/red] {exc.message}")
         raise typer.Exit(2) from exc
-    figures = _replay_figures(decisions, values, seconds)
+    figures = _replay_figures(decisions, values, seconds, config)
     if as_json:
         typer.echo(json.dumps(figures, indent=2))
         return
@@ -156,10 +163,12 @@ def replay_command(
                       else f"{key}: {value}")  # fmt: skip
 
 
-def _replay_figures(decisions: pd.DataFrame, values: pd.Series, seconds: float) -> dict[str, Any]:
+def _replay_figures(
+    decisions: pd.DataFrame, values: pd.Series, seconds: float, config: ProtectionConfig
+) -> dict[str, Any]:
     labels = decisions["is_fraud"].to_numpy(dtype=bool)
     detection = detection_metrics(labels, decisions["risk"].to_numpy(dtype=np.float64))
-    ledger = Ledger(CostParameters.default(), WEIGHT_FRICTION)
+    ledger = Ledger(config.costs, WEIGHT_FRICTION, config.exposure_minor)
     worth = decisions["customer_id"].map(values).fillna(0).to_numpy(dtype=np.float64)
     bill = charge("live", codes_of(list(decisions["outcome"])), decisions, worth, ledger)
     return {

@@ -151,7 +151,10 @@ def best_threshold(
     for low in grid:
         for high in grid[grid >= low]:
             policy = FixedThresholdPolicy(
-                step_up_at=float(low), decline_at=float(high), params=ledger.params
+                step_up_at=float(low),
+                decline_at=float(high),
+                params=ledger.params,
+                exposure_minor=ledger.exposure_minor,
             )
             codes = np.where(
                 p >= high,
@@ -180,6 +183,8 @@ def expected_cost_result(
     ``weighed`` is the events as the policy sees them (amounts at stake, see
     ``EventScorer.at_stake``), when they differ from what the ledger charges.
     """
-    policy = ExpectedCostPolicy(params=params or ledger.params)
+    policy = ExpectedCostPolicy(
+        params=params or ledger.params, exposure_minor=ledger.exposure_minor
+    )
     actions = decide_all(policy, events if weighed is None else weighed, p, customers)
     return charge(policy.name, codes_of(actions), events, values_minor, ledger)

@@ -8,6 +8,7 @@ gives AUPRC and recall at a 1 % false-positive rate.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,6 +24,8 @@ from tenure.protection.comparison import (
     best_threshold,
     expected_cost_result,
 )
+from tenure.protection.events import EventKind
+from tenure.protection.policy import DEFAULT_EXPOSURE_MINOR
 from tenure.protection.replay import ReplayFrame
 from tenure.protection.scorer import EventScorer
 from tenure.protection.training import fit_scorer, scorer_frame
@@ -141,13 +144,16 @@ def compare_policies(
     evaluate_months: int = 2,
     churn_per_incident: float,
     params: CostParameters | None = None,
+    exposure_minor: Mapping[EventKind, int] | None = None,
     seed: int = 0,
     scorer: EventScorer | None = None,
 ) -> Comparison:
     """Train on the months before the judged ones, then bill both policies on the judged ones.
 
     ``values_minor`` and ``churn`` (indexed by customer id) are what retention knew at the cut;
-    customers missing from them are valued at 0 and given P(churn) 0.1.
+    customers missing from them are valued at 0 and given P(churn) 0.1. ``params`` and
+    ``exposure_minor`` (what a login, new payee or profile change puts at stake) default to
+    the built-in numbers; both policies decide, and are billed, with the same ones.
     """
     train, judged, cut = split_replay(replay, evaluate_months)
     model = scorer or fit_scorer(train, seed=seed)
@@ -160,7 +166,11 @@ def compare_policies(
         else np.full(len(ids), DEFAULT_P_CHURN)
     )
     customers = [CustomerValue(int(v), float(r)) for v, r in zip(values, risks, strict=True)]
-    ledger = Ledger(params or CostParameters.default(), churn_per_incident)
+    ledger = Ledger(
+        params or CostParameters.default(),
+        churn_per_incident,
+        DEFAULT_EXPOSURE_MINOR if exposure_minor is None else exposure_minor,
+    )
     threshold_policy, threshold = best_threshold(judged.events, p, values, ledger)
     # the policy weighs what the scorer says is at stake, as the engine does; the ledger charges
     # the whole amount of every fraud let through

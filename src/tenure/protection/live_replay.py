@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from tenure.core.decision import CustomerValue
+from tenure.protection.configuration import ProtectionConfig
 from tenure.protection.engine import Engine
 from tenure.protection.history import HistoryWarehouse, history_events
 from tenure.protection.memory import InMemoryDecisionLog, MappingCustomerValues
@@ -41,8 +42,11 @@ def run_live(
     scorer: EventScorer,
     cut: datetime,
     values_minor: pd.Series,
+    config: ProtectionConfig | None = None,
 ) -> pd.DataFrame:
-    """Decisions on every event from ``cut`` on (earlier events only warm the state)."""
+    """Decisions on every event from ``cut`` on (earlier events only warm the state), by the
+    expected-cost policy on ``config``'s costs and exposures (the built-in ones by default)."""
+    config = config or ProtectionConfig()
     values = {str(c): CustomerValue(int(v), DEFAULT_P_CHURN) for c, v in values_minor.items()}
     clock = EventClock()
     state = MemoryKeyedState()  # the engine's own expiry, so training sees what serving sees
@@ -51,7 +55,9 @@ def run_live(
         log=InMemoryDecisionLog(keep=False),
         values=MappingCustomerValues(values),
         scorer=scorer,
+        policy=config.policy(),
         clock=clock,
+        default_customer=config.costs.default_customer,
     )
     rows: list[tuple[object, ...]] = []
     for labelled in history_events(warehouse):

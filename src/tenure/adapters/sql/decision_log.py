@@ -17,9 +17,11 @@ A checkpoint that runs beside a busy writer never catches up with it: frames are
 it copies, so the write-ahead log is never wholly copied, SQLite never starts it again from the
 beginning, and it grows by every page every commit touches (about 30 KB a decision: gigabytes
 an hour at a few hundred decisions a second). Each round therefore copies the bulk beside the
-writer, then holds appends for a second, short pass over what came in meanwhile (a millisecond
-or so, once a round); the next commit starts the log again from its first frame, and
-``journal_size_limit`` gives the space back.
+writer, then holds appends for a second pass over what came in meanwhile, once a round; the
+next commit starts the log again from its first frame, and ``journal_size_limit`` gives the
+space back. The held pass costs one decision a round a wait of about the two syncs it ends with
+(10-15 ms on a slow virtual disk, measured; copying first until little is left did not shorten
+it), which shows in the 99.9th percentile, not the 99th.
 """
 
 from __future__ import annotations
