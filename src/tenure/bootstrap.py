@@ -25,7 +25,10 @@ from tenure.adapters.sql.rulesets import (
     SqlRuleSetRepository,
     SqlSnoozeRepository,
 )
+from tenure.adapters.sql.stepup import SecretCipher, SqlStepUpUnitOfWorkFactory
 from tenure.adapters.sql.subject_requests import SqlSubjectRequestStore, StoreSubjectRecords
+from tenure.adapters.sql.uow import SqlUnitOfWorkFactory
+from tenure.auth.service import store_secret
 from tenure.core.clock import Clock
 from tenure.core.decision import CustomerValue
 from tenure.core.errors import NotFound, StoreUnavailable
@@ -61,6 +64,7 @@ from tenure.settings import Settings
 
 __all__ = [
     "KEYS_ENV",
+    "STEPUP_SECRET_NAME",
     "LoadedKeyRing",
     "PrivacyServices",
     "build_protection",
@@ -72,10 +76,13 @@ __all__ = [
     "open_pii_protector",
     "open_privacy_services",
     "open_retention_stores",
+    "open_stepup_units",
     "open_warehouse",
 ]
 
 KEYS_ENV = "TENURE_KEYS"
+# the store's secret that keys SMS code HMACs and seals TOTP secrets
+STEPUP_SECRET_NAME = "stepup_key"
 
 _log = logging.getLogger(__name__)
 
@@ -85,6 +92,12 @@ def load_settings() -> Settings:
     settings = Settings()
     settings.ensure_dirs()
     return settings
+
+
+def open_stepup_units(store: StoreEngine, *, clock: Clock) -> SqlStepUpUnitOfWorkFactory:
+    """Step-up units of work on ``store``, TOTP secrets sealed under the store's step-up key."""
+    secret = store_secret(STEPUP_SECRET_NAME, uow=SqlUnitOfWorkFactory(store)(), clock=clock)
+    return SqlStepUpUnitOfWorkFactory(store, SecretCipher(secret))
 
 
 def open_warehouse(settings: Settings) -> DuckDBWarehouse:

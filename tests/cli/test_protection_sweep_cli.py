@@ -1,5 +1,6 @@
 """``tenure protection sweep``: a corporate payment left waiting past its approval window expires,
-the audit trail says the system did it, and the decision that sent it for approval ends."""
+the audit trail says the system did it, and the decision that sent it for approval ends; a step-up
+challenge nobody answered expires and its decision ends as a failed step-up, with an alert."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from tenure.adapters.sql import create_store_engine, upgrade_to_head
@@ -16,8 +18,9 @@ from tenure.adapters.sql.audit import QueuedAuditLog, SqlAuditLog
 from tenure.adapters.sql.corporate import SqlCorporateUnitOfWorkFactory
 from tenure.adapters.sql.decision_log import SqlDecisionLog
 from tenure.adapters.sql.resolutions import SqlResolutions
+from tenure.bootstrap import open_stepup_units
 from tenure.cli.main import app
-from tenure.core.clock import FixedClock
+from tenure.core.clock import FixedClock, SystemClock
 from tenure.core.decision import ActionCost
 from tenure.core.outcome import Outcome
 from tenure.protection.corporate import (
@@ -31,6 +34,7 @@ from tenure.protection.corporate import (
 )
 from tenure.protection.decision import Decision
 from tenure.protection.events import Event, EventKind
+from tenure.protection.stepup import ChallengeStatus, start_challenge
 
 THREE_DAYS_AGO = datetime.now(UTC) - timedelta(days=3)
 
@@ -97,9 +101,13 @@ def test_a_sweep_expires_the_overdue_payment_once_and_ends_its_decision(data_dir
 
     first = CliRunner().invoke(app, ["protection", "sweep", "--json"])
     assert first.exit_code == 0, first.output
-    assert json.loads(first.output) == {"expired": [payment_id], "released": []}
+    assert json.loads(first.output) == {
+        "expired": [payment_id],
+        "released": [],
+        "challenges_expired": [],
+    }
     again = CliRunner().invoke(app, ["protection", "sweep", "--json"])
-    assert json.loads(again.output) == {"expired": [], "released": []}
+    assert json.loads(again.output) == {"expired": [], "released": [], "challenges_expired": []}
 
     engine = create_store_engine(url)
     try:
@@ -112,6 +120,59 @@ def test_a_sweep_expires_the_overdue_payment_once_and_ends_its_decision(data_dir
                 sa.text("SELECT actor FROM audit_log WHERE action = 'corporate.payment_expired'")
             ).scalars().all()  # fmt: skip
         assert actors == ["system"]
+    finally:
+        engine.dispose()
+
+
+def unanswered_challenge(url: str) -> str:
+    """A step-up decision ten minutes old whose SMS challenge (five minutes) was never answered."""
+    upgrade_to_head(url)
+    engine = create_store_engine(url)
+    at = datetime.now(UTC) - timedelta(minutes=10)
+    event = Event(
+        kind=EventKind.TRANSFER, event_id="t-1", customer_id="c-1", occurred_at=at,
+        amount_minor=20_000_00, payee_id="payee-1",
+    )  # fmt: skip
+    log = SqlDecisionLog(engine)
+    log.append(Decision(
+        decision_id="d-step-1", idempotency_key="transfer:t-1", event=event,
+        outcome=Outcome.STEP_UP, risk=0.2, model_risk=0.2, rule_score=0.0, reasons=(),
+        costs=(ActionCost(Outcome.STEP_UP, 1.0, 0.0, 5.0),), decided_at=at,
+        policy="expected_cost",
+    ))  # fmt: skip
+    log.close()
+    clock = FixedClock(at)
+    challenge = start_challenge(
+        uow=open_stepup_units(engine, clock=clock)(), decision_id="d-step-1", customer_id="c-1",
+        method="sms", code_key=SecretStr("k" * 32), clock=clock,
+    )  # fmt: skip
+    engine.dispose()
+    return challenge.id
+
+
+def test_a_sweep_expires_an_unanswered_challenge_once_and_declines_its_decision(
+    data_dir: Path,
+) -> None:
+    url = f"sqlite:///{data_dir / 'operational.sqlite3'}"
+    challenge_id = unanswered_challenge(url)
+
+    first = CliRunner().invoke(app, ["protection", "sweep", "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output)["challenges_expired"] == [challenge_id]
+    again = CliRunner().invoke(app, ["protection", "sweep", "--json"])
+    assert json.loads(again.output)["challenges_expired"] == []
+
+    engine = create_store_engine(url)
+    try:
+        stepup = open_stepup_units(engine, clock=SystemClock())()
+        with stepup:  # read as stored (get_challenge would expire it itself)
+            found = stepup.challenges.get(challenge_id)
+        assert found is not None
+        assert found.status is ChallengeStatus.EXPIRED
+        ended = SqlResolutions(engine).of(["d-step-1"])["d-step-1"]
+        assert (ended.outcome, ended.reason) == (Outcome.DECLINE, "step_up_expired")
+        alerts = SqlDecisionLog(engine).open_alerts()
+        assert [(a.decision_id, a.outcome) for a in alerts] == [("d-step-1", Outcome.DECLINE)]
     finally:
         engine.dispose()
 

@@ -17,6 +17,7 @@ from tenure.protection.stepup import (
     ChallengeStatus,
     StepUpPolicy,
     cancel_challenge,
+    expire_overdue,
     get_challenge,
     last_step_up_at,
     recent_step_up,
@@ -228,6 +229,29 @@ def test_get_challenge_records_expiry() -> None:
     assert get_challenge(uow=uow, challenge_id=challenge.id, clock=clock) == challenge
     clock.advance(timedelta(minutes=6))
     assert get_challenge(uow=uow, challenge_id=challenge.id, clock=clock).status == "expired"
+
+
+def test_expire_overdue_ends_only_challenges_past_their_expiry_and_only_once() -> None:
+    uow = InMemoryStepUpUnitOfWork()
+    clock = FixedClock(START)
+    policy = StepUpPolicy(failed_outcome=Outcome.HOLD)
+    early = _start(uow, clock, decision_id="d1", policy=policy)
+    clock.advance(timedelta(minutes=3))
+    late = _start(uow, clock, decision_id="d2", policy=policy)
+    answered = _start(uow, clock, decision_id="d3", policy=policy)
+    verify_challenge(uow=uow, challenge_id=answered.id, code=_sent_code(uow), code_key=KEY,
+                     clock=clock)  # fmt: skip
+    clock.advance(timedelta(minutes=2))  # the first is 5 minutes old: due; the others 2
+
+    results = expire_overdue(uow=uow, clock=clock, policy=policy)
+
+    assert [(r.challenge.id, r.status, r.outcome) for r in results] == [
+        (early.id, ChallengeStatus.EXPIRED, Outcome.HOLD)
+    ]
+    assert get_challenge(uow=uow, challenge_id=late.id, clock=clock).status == "pending"
+    assert expire_overdue(uow=uow, clock=clock, policy=policy) == []
+    clock.advance(timedelta(minutes=3))
+    assert [r.challenge.id for r in expire_overdue(uow=uow, clock=clock)] == [late.id]
 
 
 def test_cancelling_ends_a_pending_challenge_once() -> None:

@@ -161,6 +161,22 @@ def test_challenge_update_is_a_compare_and_set(uow: StepUp) -> None:
         assert uow.challenges.get("ch1") == tried
 
 
+def test_overdue_lists_pending_challenges_past_expiry_soonest_first(uow: StepUp) -> None:
+    answered = replace(make_challenge("ch0"), status=ChallengeStatus.VERIFIED, finished_at=AT)
+    with uow:
+        for challenge in (make_challenge("ch2", minutes=2), make_challenge("ch1"), answered,
+                          make_challenge("ch3", minutes=30)):  # fmt: skip
+            uow.challenges.add(challenge, code_hash=None)
+        uow.commit()
+    with uow:
+        due = uow.challenges.overdue(AT + timedelta(minutes=7), limit=10)
+        first = uow.challenges.overdue(AT + timedelta(minutes=7), limit=1)
+        none = uow.challenges.overdue(AT + timedelta(minutes=4), limit=10)
+    assert [challenge.id for challenge in due] == ["ch1", "ch2"]
+    assert [challenge.id for challenge in first] == ["ch1"]
+    assert none == []
+
+
 def test_last_verified_at_is_the_latest_verified_finish(uow: StepUp) -> None:
     with uow:
         assert uow.challenges.last_verified_at("c1") is None

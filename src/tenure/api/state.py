@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 import threading
 import time
 from collections import deque
@@ -31,10 +30,9 @@ from tenure.adapters.sql.rulesets import (
 from tenure.adapters.sql.stepup import SecretCipher, SqlStepUpUnitOfWorkFactory
 from tenure.auth.model import Principal
 from tenure.auth.ports import UnitOfWork
-from tenure.auth.service import signing_secret
-from tenure.bootstrap import build_protection, load_key_ring
+from tenure.auth.service import signing_secret, store_secret
+from tenure.bootstrap import STEPUP_SECRET_NAME, build_protection, load_key_ring
 from tenure.core.clock import Clock
-from tenure.core.errors import Conflict, StoreUnavailable
 from tenure.privacy.keys import KeyRing
 from tenure.protection.configuration import ProtectionConfig, load_protection_config
 from tenure.protection.corporate import AuditEntry, AuditSink, CorporateUnitOfWork
@@ -45,7 +43,6 @@ from tenure.settings import Settings
 
 __all__ = ["KEY_CACHE_SECONDS", "STEPUP_SECRET_NAME", "ApiState", "LoggingAuditSink", "build_state"]
 
-STEPUP_SECRET_NAME = "stepup_key"
 # A checked machine key is trusted this long without a store lookup: channels call once per
 # event, and a lookup would cost as much as the decision. A revocation applies at once in the
 # worker that revokes and within this time in the others.
@@ -90,24 +87,6 @@ class LoggingAuditSink:
         with self._lock:
             self.recent.append(entry)
         _audit_log.info("%s %s by %s", action, subject, actor)
-
-
-def _instance_secret(name: str, *, uow: UnitOfWork, clock: Clock) -> SecretStr:
-    """The store's secret ``name``, generated on first use (as ``auth.service.signing_secret``)."""
-    with uow:
-        stored = uow.secrets.get(name)
-        if stored is not None:
-            return SecretStr(stored)
-        try:
-            uow.secrets.add(name, secrets.token_urlsafe(48), at=clock.now())
-            uow.commit()
-        except Conflict:
-            pass  # another worker generated it first; read theirs below
-    with uow:
-        stored = uow.secrets.get(name)
-    if stored is None:
-        raise StoreUnavailable(f"the {name} secret could not be stored")
-    return SecretStr(stored)
 
 
 @dataclass(slots=True)
@@ -232,7 +211,7 @@ class ApiState:
         if self._stepup_secret is None:
             with self._lock:
                 if self._stepup_secret is None:
-                    self._stepup_secret = _instance_secret(
+                    self._stepup_secret = store_secret(
                         STEPUP_SECRET_NAME, uow=self.uow(), clock=self.clock
                     )
         return self._stepup_secret

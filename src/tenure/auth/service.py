@@ -47,6 +47,7 @@ __all__ = [
     "revoke_api_key",
     "rotate_api_key",
     "signing_secret",
+    "store_secret",
 ]
 
 MAX_FAILED_LOGINS = 5
@@ -362,17 +363,23 @@ def signing_secret(
     """
     if configured is not None:
         return configured
+    return store_secret(JWT_SECRET_NAME, uow=uow, clock=clock)
+
+
+def store_secret(name: str, *, uow: UnitOfWork, clock: Clock = _SYSTEM_CLOCK) -> SecretStr:
+    """The store's secret ``name``, generated on first use; ``StoreUnavailable`` if it cannot
+    be kept. Two workers generating one at once both end with the one the store kept."""
     with uow:
-        stored = uow.secrets.get(JWT_SECRET_NAME)
+        stored = uow.secrets.get(name)
         if stored is not None:
             return SecretStr(stored)
         try:
-            uow.secrets.add(JWT_SECRET_NAME, secrets.token_urlsafe(48), at=clock.now())
+            uow.secrets.add(name, secrets.token_urlsafe(48), at=clock.now())
             uow.commit()
         except Conflict:
-            pass
+            pass  # another worker generated it first; read theirs below
     with uow:
-        stored = uow.secrets.get(JWT_SECRET_NAME)
+        stored = uow.secrets.get(name)
     if stored is None:
-        raise StoreUnavailable("the signing key could not be stored")
+        raise StoreUnavailable(f"the {name} secret could not be stored")
     return SecretStr(stored)

@@ -1,16 +1,20 @@
-"""``tenure protection sweep``: move corporate payments on once their time has come.
+"""``tenure protection sweep``: move waiting decisions on once their time has come.
 
-A payment waiting for approvals expires at the end of its approval window, and a fully approved
-payment held over the client's after-hours rule is released when the hold ends. Nothing happens
-at those moments by itself: this command does it, once, or every ``--every`` seconds until
-stopped. Run it every minute (cron, a systemd timer, or ``--every 60`` under a supervisor);
-several sweepers at once are safe, as each payment changes only from the state it was read in.
+A corporate payment waiting for approvals expires at the end of its approval window, a fully
+approved payment held over the client's after-hours rule is released when the hold ends, and a
+step-up challenge nobody answered in time expires (its decision ends as a failed step-up would).
+Nothing happens at those moments by itself: this command does it, once, or every ``--every``
+seconds until stopped. Run it every minute (cron, a systemd timer, or ``--every 60`` under a
+supervisor); several sweepers at once are safe, as each payment or challenge changes only from
+the state it was read in.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -20,10 +24,12 @@ from tenure.adapters.sql import create_store_engine, upgrade_to_head
 from tenure.adapters.sql.audit import QueuedAuditLog, SqlAuditLog, audit_trail_for
 from tenure.adapters.sql.corporate import SqlCorporateUnitOfWorkFactory
 from tenure.adapters.sql.resolutions import SqlResolutions
-from tenure.bootstrap import load_settings
+from tenure.bootstrap import load_settings, open_stepup_units
 from tenure.core.clock import Clock, SystemClock
-from tenure.core.errors import TenureError
+from tenure.core.errors import Conflict, NotFound, TenureError
+from tenure.protection.configuration import load_protection_config
 from tenure.protection.corporate import CorporatePayment, expire_stale, release_due
+from tenure.protection.stepup import StepUpPolicy, StepUpUnitOfWork, expire_overdue
 
 __all__ = ["register", "sweep_once"]
 
@@ -35,6 +41,7 @@ _EXAMPLES = """Examples:
 
   tenure protection sweep --json
 """
+_log = logging.getLogger(__name__)
 
 
 def register(group: typer.Typer) -> None:
@@ -48,14 +55,45 @@ def sweep_once(
     resolutions: SqlResolutions,
     *,
     clock: Clock,
+    stepup: Callable[[], StepUpUnitOfWork] | None = None,
+    stepup_policy: StepUpPolicy | None = None,
 ) -> dict[str, list[str]]:
-    """Expire what is overdue, release what is due (each audited), end the decisions they came
-    from as they did; the payment ids of each."""
+    """Expire overdue payments, release due ones (each audited) and, with ``stepup``, expire
+    unanswered challenges; end the decisions they came from as they did. The ids of each."""
     expired = expire_stale(uow=uows(), audit=audit, clock=clock)
     released = release_due(uow=uows(), audit=audit, clock=clock)
     for payment in (*expired, *released):
         resolutions.settle(payment)
-    return {"expired": _ids(expired), "released": _ids(released)}
+    done = {"expired": _ids(expired), "released": _ids(released)}
+    if stepup is not None:
+        done["challenges_expired"] = _expire_challenges(
+            stepup, resolutions, clock=clock, policy=stepup_policy or StepUpPolicy()
+        )
+    return done
+
+
+def _expire_challenges(
+    stepup: Callable[[], StepUpUnitOfWork],
+    resolutions: SqlResolutions,
+    *,
+    clock: Clock,
+    policy: StepUpPolicy,
+) -> list[str]:
+    ids = []
+    for result in expire_overdue(uow=stepup(), clock=clock, policy=policy):
+        challenge, outcome = result.challenge, result.outcome
+        ids.append(challenge.id)
+        if outcome is None:  # an expired challenge always has one; nothing to record otherwise
+            continue
+        try:  # as the verify route records an expired challenge found on a late attempt
+            resolutions.resolve(
+                challenge.decision_id, outcome, reason="step_up_expired",
+                at=challenge.finished_at or clock.now(), alert=True,
+            )  # fmt: skip
+        except (Conflict, NotFound) as error:
+            # the decision ended otherwise already (or left the log): the challenge still expired
+            _log.warning("step-up challenge %s expired: %s", challenge.id, error.message)
+    return ids
 
 
 def _ids(payments: list[CorporatePayment]) -> list[str]:
@@ -75,11 +113,14 @@ def sweep(
         bool, typer.Option("--json", help="Print each sweep as one line of JSON.")
     ] = False,
 ) -> None:
-    """Expire corporate payments still missing approvals after their approval window, and
-    release approved payments whose after-hours hold has ended.
+    """Expire corporate payments still missing approvals after their approval window, release
+    approved payments whose after-hours hold has ended, and expire step-up challenges the
+    customer did not answer in time.
 
-    Every change is written to the audit trail as the system's, and the decision each payment
-    came from records how it ended (released: allow; expired: decline).
+    Every payment change is written to the audit trail as the system's, and the decision each
+    payment came from records how it ended (released: allow; expired: decline). A decision whose
+    step-up expired ends as a failed step-up does (`step_up.failed_outcome` in protection.yaml,
+    decline by default) and opens an alert for an analyst.
     """
     console = Console()
     try:
@@ -93,14 +134,19 @@ def sweep(
     uows, audit = SqlCorporateUnitOfWorkFactory(engine), audit_trail_for(engine)
     resolutions, clock = SqlResolutions(engine), SystemClock()
     try:
+        policy = load_protection_config(settings.protection_config_path).step_up
+        stepup = open_stepup_units(engine, clock=clock)
         while True:
-            done = sweep_once(uows, audit, resolutions, clock=clock)
+            done = sweep_once(
+                uows, audit, resolutions, clock=clock, stepup=stepup, stepup_policy=policy
+            )
             if as_json:
                 typer.echo(json.dumps(done))
             else:
                 console.print(
-                    f"{clock.now():%Y-%m-%d %H:%M:%S} expired {len(done['expired'])}, "
-                    f"released {len(done['released'])}"
+                    f"{clock.now():%Y-%m-%d %H:%M:%S} payments expired {len(done['expired'])}, "
+                    f"released {len(done['released'])}; step-up challenges expired "
+                    f"{len(done['challenges_expired'])}"
                 )
             if every is None:
                 return

@@ -199,6 +199,7 @@ CHALLENGES = sa.Table(
     sa.Column("attempts_left", sa.Integer(), nullable=False),
     _at("finished_at", nullable=True),
     sa.Column("code_hash", sa.String(128), nullable=True),
+    sa.Index("ix_protection_challenges_status_expires_at", "status", "expires_at"),
 )
 
 OUTBOX = sa.Table(

@@ -202,6 +202,19 @@ class SqlChallengeRepository:
         with translate_errors():
             return [_challenge(row) for row in self._session.execute(query)]
 
+    def overdue(self, at: datetime, *, limit: int) -> list[Challenge]:
+        query = (
+            sa.select(CHALLENGES)
+            .where(
+                CHALLENGES.c.status == ChallengeStatus.PENDING.value,
+                CHALLENGES.c.expires_at <= at,
+            )
+            .order_by(CHALLENGES.c.expires_at, CHALLENGES.c.id)
+            .limit(limit)
+        )
+        with translate_errors():
+            return [_challenge(row) for row in self._session.execute(query)]
+
     def update(self, challenge: Challenge, *, expected: Challenge) -> None:
         statement = (
             sa.update(CHALLENGES)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from tenure.protection.stepup.challenges import (
     SMS_TEMPLATE,
     cancel_challenge,
+    expire_overdue,
     get_challenge,
     last_step_up_at,
     recent_step_up,
@@ -56,6 +57,7 @@ __all__ = [
     "cancel_challenge",
     "confirm_totp_enrolment",
     "enroll_totp",
+    "expire_overdue",
     "get_challenge",
     "last_step_up_at",
     "recent_step_up",

@@ -33,6 +33,7 @@ from tenure.protection.stepup.ports import StepUpUnitOfWork
 __all__ = [
     "SMS_TEMPLATE",
     "cancel_challenge",
+    "expire_overdue",
     "get_challenge",
     "last_step_up_at",
     "recent_step_up",
@@ -260,6 +261,32 @@ def get_challenge(
         uow.challenges.update(expired, expected=challenge)
         uow.commit()
     return expired
+
+
+def expire_overdue(
+    *,
+    uow: StepUpUnitOfWork,
+    clock: Clock = _SYSTEM_CLOCK,
+    policy: StepUpPolicy = _DEFAULT_POLICY,
+    limit: int = 500,
+) -> list[ChallengeResult]:
+    """Record pending challenges past their expiry as expired (at most ``limit``, soonest
+    expiry first); each result's ``outcome`` is what its held decision ends as.
+
+    A challenge the customer answered meanwhile is left as they left it.
+    """
+    now = clock.now()
+    results = []
+    with uow:
+        for challenge in uow.challenges.overdue(now, limit=limit):
+            expired = _finished(challenge, ChallengeStatus.EXPIRED, now)
+            try:
+                uow.challenges.update(expired, expected=challenge)
+            except Conflict:
+                continue
+            results.append(_result(expired, policy))
+        uow.commit()
+    return results
 
 
 def last_step_up_at(*, uow: StepUpUnitOfWork, customer_id: str) -> datetime | None:

@@ -87,6 +87,10 @@ class InMemoryChallengeRepository:
     def list_for_decision(self, decision_id: str) -> list[Challenge]:
         return [c for c in self._challenges.values() if c.decision_id == decision_id]
 
+    def overdue(self, at: datetime, *, limit: int) -> list[Challenge]:
+        found = [c for c in self._challenges.values() if c.is_expired(at)]
+        return sorted(found, key=lambda c: (c.expires_at, c.id))[:limit]
+
     def update(self, challenge: Challenge, *, expected: Challenge) -> None:
         stored = self._challenges.get(challenge.id)
         if stored is None:

@@ -52,6 +52,10 @@ class ChallengeRepository(Protocol):
     def list_for_decision(self, decision_id: str) -> list[Challenge]:
         """Every challenge started for one decision, oldest first."""
 
+    def overdue(self, at: datetime, *, limit: int) -> list[Challenge]:
+        """Pending challenges whose expiry is at or before ``at``, soonest expiry first (at most
+        ``limit``)."""
+
     def update(self, challenge: Challenge, *, expected: Challenge) -> None:
         """Replace the stored challenge if it still equals ``expected``, else ``Conflict``."""
 
