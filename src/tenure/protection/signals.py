@@ -356,7 +356,10 @@ def compute_signals(
 def model_vector(signals: Mapping[str, object], *, spare: int = 0) -> np.ndarray:
     """The numeric features in :data:`MODEL_FEATURES` order (missing as NaN), followed by
     ``spare`` zeros for the caller to fill (cheaper than appending to the array later)."""
-    values = [math.nan if (v := signals.get(name)) is None else float(v) for name in MODEL_FEATURES]  # type: ignore[arg-type]
+    values = [
+        math.nan if (value := signals.get(name)) is None else float(value)  # type: ignore[arg-type]
+        for name in MODEL_FEATURES
+    ]
     if spare:
         values += [0.0] * spare
     return np.array(values, dtype=np.float64)
