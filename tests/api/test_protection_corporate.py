@@ -151,6 +151,42 @@ def test_the_decision_that_asked_for_dual_approval_ends_as_its_payment_does(
     assert logged["resolution"]["reason"] == "dual_approval_released"
 
 
+def test_a_payment_may_name_only_the_decision_that_sent_it_for_approval(
+    client: Any, channel: Headers, company: str, error_of: ErrorOf
+) -> None:
+    def decide(event_id: str, amount_minor: int) -> dict[str, Any]:
+        event = {
+            "event_id": event_id, "customer_id": "K1", "occurred_at": "2025-03-01T08:59:00+00:00",
+            "account_id": "A1", "amount_minor": amount_minor, "payee_id": "P1",
+            "operator_id": "ini",
+        }  # fmt: skip
+        decided: dict[str, Any] = client.post(
+            "/v1/events/transfer", json=event, headers=channel
+        ).json()
+        return decided
+
+    big, small = decide("big-2", 2_000_000), decide("small-2", 500_000)
+    assert (big["outcome"], small["outcome"]) == ("dual_approval", "allow")
+
+    def pay(amount_minor: int, decision_id: str) -> Any:
+        body = {"operator_id": "ini", "account_id": "A1", "payee_id": "P1",
+                "amount_minor": amount_minor, "decision_id": decision_id}  # fmt: skip
+        return client.post("/v1/corporate/K1/payments", json=body, headers=channel)
+
+    unknown = pay(2_000_000, "no-such-decision")
+    assert unknown.status_code == 422
+    assert error_of(unknown.json(), "validation_error")["field"] == "decision_id"
+    for amount_minor, decision_id in [
+        (500_000, small["decision_id"]),  # allowed: not waiting
+        (2_500_000, big["decision_id"]),
+    ]:  # another amount
+        refused = pay(amount_minor, decision_id)
+        assert refused.status_code == 409, refused.text
+        assert error_of(refused.json(), "conflict")["field"] == "decision_id"
+    assert client.get("/v1/corporate/K1/payments", headers=channel).json() == []
+    assert pay(2_000_000, big["decision_id"]).json()["status"] == "pending_approval"
+
+
 def test_a_payment_within_the_mandate_is_released_at_once(
     client: Any, channel: Headers, company: str
 ) -> None:

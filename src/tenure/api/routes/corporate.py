@@ -24,9 +24,11 @@ from tenure.api.corporate_schemas import (
 )
 from tenure.api.dependencies import State, require_any_permission, require_permission
 from tenure.api.routes.stepup import Decider
+from tenure.api.state import ApiState
 from tenure.auth.model import Principal
 from tenure.auth.permissions import Permission, has_permission
-from tenure.core.errors import PermissionDenied, ValidationError
+from tenure.core.errors import Conflict, PermissionDenied, ValidationError
+from tenure.core.outcome import Outcome
 from tenure.protection.corporate import (
     Actor,
     add_operator,
@@ -43,6 +45,8 @@ from tenure.protection.corporate import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/corporate", tags=["corporate"])
+# what a decision answers when its transfer must wait for the client's approvers
+_SENT_TO_WAIT = frozenset({Outcome.DUAL_APPROVAL, Outcome.HOLD})
 
 CorporateManager = Annotated[Principal, Depends(require_permission(Permission.CORPORATE_MANAGE))]
 CorporateActor = Annotated[
@@ -128,7 +132,14 @@ def put_mandate(
 def post_payment(
     customer_id: CustomerId, body: PaymentIn, principal: Decider, state: State
 ) -> PaymentOut:
-    """Submit a payment: released, declined, or pending the approvals the mandate requires."""
+    """Submit a payment: released, declined, or pending the approvals the mandate requires.
+
+    A ``decision_id`` names the decision that sent this transfer for approval (422 if no
+    decision has that id, 409 if it was another customer's, amount's or payee's, or did not
+    send it to wait); the decision then ends as the payment does.
+    """
+    if body.decision_id is not None:
+        _check_decision(state, body.decision_id, customer_id, body)
     payment = submit_payment(
         uow=state.corporate_uow(),
         audit=state.protection_audit,
@@ -144,6 +155,19 @@ def post_payment(
     )
     state.resolutions.settle(payment)
     return PaymentOut.of(payment)
+
+
+def _check_decision(state: ApiState, decision_id: str, customer_id: str, body: PaymentIn) -> None:
+    decision = state.decision_log.get(decision_id)
+    if decision is None:
+        raise ValidationError("no decision has this id", field="decision_id")
+    event = decision.event
+    if decision.outcome not in _SENT_TO_WAIT or (
+        event.customer_id,
+        event.amount_minor,
+        event.payee_id,
+    ) != (customer_id, body.amount_minor, body.payee_id):
+        raise Conflict("the decision did not send this payment for approval", field="decision_id")
 
 
 @router.get("/{customer_id}/payments")
