@@ -55,21 +55,17 @@ def sweep_once(
     resolutions: SqlResolutions,
     *,
     clock: Clock,
-    stepup: Callable[[], StepUpUnitOfWork] | None = None,
-    stepup_policy: StepUpPolicy | None = None,
+    stepup: Callable[[], StepUpUnitOfWork],
+    stepup_policy: StepUpPolicy,
 ) -> dict[str, list[str]]:
-    """Expire overdue payments, release due ones (each audited) and, with ``stepup``, expire
-    unanswered challenges; end the decisions they came from as they did. The ids of each."""
+    """Expire overdue payments, release due ones (each audited) and expire unanswered step-up
+    challenges; end the decisions they came from as they did. The ids of each."""
     expired = expire_stale(uow=uows(), audit=audit, clock=clock)
     released = release_due(uow=uows(), audit=audit, clock=clock)
     for payment in (*expired, *released):
         resolutions.settle(payment)
-    done = {"expired": _ids(expired), "released": _ids(released)}
-    if stepup is not None:
-        done["challenges_expired"] = _expire_challenges(
-            stepup, resolutions, clock=clock, policy=stepup_policy or StepUpPolicy()
-        )
-    return done
+    challenges = _expire_challenges(stepup, resolutions, clock=clock, policy=stepup_policy)
+    return {"expired": _ids(expired), "released": _ids(released), "challenges_expired": challenges}
 
 
 def _expire_challenges(
