@@ -105,6 +105,29 @@ _TEMPLATES: dict[str, str] = {
 }
 _WINDOW_WORDS = {"1h": "the last hour", "24h": "24 hours", "7d": "7 days", "30d": "30 days"}
 
+# A feature with no value (NaN) still sways the model, and its reason must say why it has none.
+# Absent: per feature, else per entity role, the signal saying whether the event carried that
+# part at all (None: the feature is missing only when it did not) and the words when it did not.
+_ABSENT: dict[str, tuple[str | None, str]] = {
+    "device": ("event.device_id", "no device on this event"),
+    "ip": ("event.ip", "no IP address on this event"),
+    "payee": ("event.payee_id", "no payee on this event"),
+    "account": (None, "no account on this event"),
+    "customer.km_from_last": ("event.has_place", "no place on this event"),
+    "customer.speed_kmh": ("event.has_place", "no place on this event"),
+}
+# ... and when the event carried it, what the missing value means
+_NO_HISTORY: dict[str, str] = {
+    "customer.age_days": "a customer with no history yet",
+    "customer.seconds_since_last": "no earlier activity by this customer",
+    "customer.amount_zscore": "no usual amount for this customer yet",
+    "customer.amount_ratio": "no usual amount for this customer yet",
+    "customer.km_from_last": "no earlier place of this customer to compare with",
+    "customer.speed_kmh": "no earlier place of this customer to compare with",
+    "device.days_with_customer": "a device this customer has not used before",
+    "payee.days_with_customer": "a payee this customer has not paid before",
+}
+
 
 # what each template fills in, so describe() formats only those (money strings cost the most)
 _FIELDS: dict[str, frozenset[str]] = {
@@ -113,8 +136,14 @@ _FIELDS: dict[str, frozenset[str]] = {
 }
 
 
-def describe(feature: str, value: object) -> str:
-    """A feature and its value in plain words (window aggregates included)."""
+def describe(feature: str, value: object, signals: Mapping[str, object] | None = None) -> str:
+    """A feature and its value in plain words (window aggregates included).
+
+    A missing value (None or NaN) is said as what it means: with the event's ``signals``, that
+    the event carried no device (or payee, IP, place); otherwise that there is no history yet.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return _missing(feature, signals)
     number = _number(value)
     template = _TEMPLATES.get(feature)
     if template is not None:
@@ -138,6 +167,15 @@ def describe(feature: str, value: object) -> str:
             return f"{_money(number)} of {stream_words}s by this {entity} in {span}"
         return f"{number:.0f} {stream_words} events by this {entity} in {span}"
     return f"{feature} = {value}"
+
+
+def _missing(feature: str, signals: Mapping[str, object] | None) -> str:
+    absent = _ABSENT.get(feature) or _ABSENT.get(feature.partition(".")[0])
+    if absent is not None:
+        carried_by, words = absent
+        if carried_by is None or (signals is not None and not signals.get(carried_by)):
+            return words
+    return _NO_HISTORY.get(feature, f"{feature} not known")
 
 
 @dataclass(slots=True)
@@ -181,7 +219,7 @@ class EventScorer:
             Contribution(
                 feature=SCORER_FEATURES[i],
                 weight=weights[i],
-                text=describe(SCORER_FEATURES[i], float(row[i])),
+                text=describe(SCORER_FEATURES[i], float(row[i]), signals),
             )
             for i in top
             if weights[i] > 0
