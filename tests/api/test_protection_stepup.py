@@ -90,6 +90,18 @@ def passed_sms_challenge(app: FastAPI, client: Any, channel: Headers, event_id: 
     return str(challenge["challenge_id"])
 
 
+def failed_sms_challenge(
+    app: FastAPI, client: Any, channel: Headers, event_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A step-up challenge answered wrong three times, and the three answers."""
+    challenge = start(client, channel, decide(client, channel, event_id))
+    (code,) = sms_codes(app)
+    wrong = "000000" if code != "000000" else "111111"
+    url = f"/v1/challenges/{challenge['challenge_id']}/verify"
+    answers = [client.post(url, json={"code": wrong}, headers=channel).json() for _ in range(3)]
+    return challenge, answers
+
+
 def test_an_sms_challenge_is_verified_with_the_code_from_the_outbox(
     app: FastAPI, client: Any, channel: Headers
 ) -> None:
@@ -134,11 +146,7 @@ def test_the_log_records_how_a_step_up_ended(
 def test_three_wrong_codes_fail_the_challenge_and_decline(
     app: FastAPI, client: Any, channel: Headers, analyst_headers: Headers
 ) -> None:
-    challenge = start(client, channel, decide(client, channel, "t-1"))
-    (code,) = sms_codes(app)
-    wrong = "000000" if code != "000000" else "111111"
-    url = f"/v1/challenges/{challenge['challenge_id']}/verify"
-    answers = [client.post(url, json={"code": wrong}, headers=channel).json() for _ in range(3)]
+    challenge, answers = failed_sms_challenge(app, client, channel, "t-1")
     assert answers[-1] == {"status": "failed", "outcome": "decline", "attempts_left": 0}
     read = client.get(f"/v1/challenges/{challenge['challenge_id']}", headers=channel).json()
     assert read["status"] == "failed"
@@ -152,6 +160,32 @@ def test_three_wrong_codes_fail_the_challenge_and_decline(
     assert [(a["decision_id"], a["outcome"]) for a in alerts] == [
         (challenge["decision_id"], "decline")
     ]
+
+
+def test_a_decision_that_ended_takes_no_new_challenge(
+    app: FastAPI, client: Any, channel: Headers, error_of: ErrorOf
+) -> None:
+    challenge, _ = failed_sms_challenge(app, client, channel, "t-1")
+    resend = client.post(
+        "/v1/challenges", json=challenge_of(challenge["decision_id"]), headers=channel
+    )
+    assert resend.status_code == 409
+    message = str(error_of(resend.json(), "conflict")["message"])
+    assert message == "the decision already ended as decline (step_up_failed)"
+    assert len(sms_codes(app)) == 1  # no second code went out
+
+
+def test_a_step_up_starts_within_its_time_and_a_resend_later_still_works(
+    client: Any, channel: Headers, clock: FixedClock, error_of: ErrorOf
+) -> None:
+    late, in_time = decide(client, channel, "t-late"), decide(client, channel, "t-in-time")
+    first = start(client, channel, in_time)
+    clock.advance(timedelta(minutes=16))  # past step_up.start_within (15 minutes)
+    refused = client.post("/v1/challenges", json=challenge_of(late), headers=channel)
+    assert refused.status_code == 409
+    assert "within 15 minutes" in str(error_of(refused.json(), "conflict")["message"])
+    resent = start(client, channel, in_time)  # its first challenge started in time
+    assert resent["challenge_id"] != first["challenge_id"]
 
 
 def test_a_challenge_needs_a_known_step_up_decision(

@@ -1,6 +1,7 @@
 """``tenure protection sweep``: a corporate payment left waiting past its approval window expires,
 the audit trail says the system did it, and the decision that sent it for approval ends; a step-up
-challenge nobody answered expires and its decision ends as a failed step-up, with an alert."""
+challenge nobody answered expires and its decision ends as a failed step-up, with an alert; a
+step-up never started ends the same way, without one."""
 
 from __future__ import annotations
 
@@ -105,9 +106,15 @@ def test_a_sweep_expires_the_overdue_payment_once_and_ends_its_decision(data_dir
         "expired": [payment_id],
         "released": [],
         "challenges_expired": [],
+        "step_ups_not_started": [],
     }
     again = CliRunner().invoke(app, ["protection", "sweep", "--json"])
-    assert json.loads(again.output) == {"expired": [], "released": [], "challenges_expired": []}
+    assert json.loads(again.output) == {
+        "expired": [],
+        "released": [],
+        "challenges_expired": [],
+        "step_ups_not_started": [],
+    }
 
     engine = create_store_engine(url)
     try:
@@ -124,23 +131,28 @@ def test_a_sweep_expires_the_overdue_payment_once_and_ends_its_decision(data_dir
         engine.dispose()
 
 
-def unanswered_challenge(url: str) -> str:
-    """A step-up decision ten minutes old whose SMS challenge (five minutes) was never answered."""
-    upgrade_to_head(url)
-    engine = create_store_engine(url)
-    at = datetime.now(UTC) - timedelta(minutes=10)
+def log_step_up(engine: sa.Engine, decision_id: str, at: datetime) -> None:
+    """A step-up decision on a transfer of customer c-1, made at ``at``."""
     event = Event(
-        kind=EventKind.TRANSFER, event_id="t-1", customer_id="c-1", occurred_at=at,
+        kind=EventKind.TRANSFER, event_id=f"t-{decision_id}", customer_id="c-1", occurred_at=at,
         amount_minor=20_000_00, payee_id="payee-1",
     )  # fmt: skip
     log = SqlDecisionLog(engine)
     log.append(Decision(
-        decision_id="d-step-1", idempotency_key="transfer:t-1", event=event,
+        decision_id=decision_id, idempotency_key=f"transfer:t-{decision_id}", event=event,
         outcome=Outcome.STEP_UP, risk=0.2, model_risk=0.2, rule_score=0.0, reasons=(),
         costs=(ActionCost(Outcome.STEP_UP, 1.0, 0.0, 5.0),), decided_at=at,
         policy="expected_cost",
     ))  # fmt: skip
     log.close()
+
+
+def unanswered_challenge(url: str) -> str:
+    """A step-up decision ten minutes old whose SMS challenge (five minutes) was never answered."""
+    upgrade_to_head(url)
+    engine = create_store_engine(url)
+    at = datetime.now(UTC) - timedelta(minutes=10)
+    log_step_up(engine, "d-step-1", at)
     clock = FixedClock(at)
     challenge = start_challenge(
         uow=open_stepup_units(engine, clock=clock)(), decision_id="d-step-1", customer_id="c-1",
@@ -173,6 +185,34 @@ def test_a_sweep_expires_an_unanswered_challenge_once_and_declines_its_decision(
         assert (ended.outcome, ended.reason) == (Outcome.DECLINE, "step_up_expired")
         alerts = SqlDecisionLog(engine).open_alerts()
         assert [(a.decision_id, a.outcome) for a in alerts] == [("d-step-1", Outcome.DECLINE)]
+    finally:
+        engine.dispose()
+
+
+def test_a_sweep_ends_a_step_up_never_started_once_and_without_an_alert(data_dir: Path) -> None:
+    url = f"sqlite:///{data_dir / 'operational.sqlite3'}"
+    upgrade_to_head(url)
+    engine = create_store_engine(url)
+    now = datetime.now(UTC)
+    log_step_up(engine, "d-abandoned", now - timedelta(minutes=20))  # past the 15 minutes
+    log_step_up(engine, "d-fresh", now - timedelta(minutes=5))  # the customer may still start
+    engine.dispose()
+
+    first = CliRunner().invoke(app, ["protection", "sweep", "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output)["step_ups_not_started"] == ["d-abandoned"]
+    again = CliRunner().invoke(app, ["protection", "sweep", "--json"])
+    assert json.loads(again.output)["step_ups_not_started"] == []
+
+    engine = create_store_engine(url)
+    try:
+        ended = SqlResolutions(engine).of(["d-abandoned", "d-fresh"])
+        assert list(ended) == ["d-abandoned"]
+        assert (ended["d-abandoned"].outcome, ended["d-abandoned"].reason) == (
+            Outcome.DECLINE,
+            "step_up_not_started",
+        )
+        assert SqlDecisionLog(engine).open_alerts() == []
     finally:
         engine.dispose()
 

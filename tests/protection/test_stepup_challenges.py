@@ -215,7 +215,12 @@ def test_policy_sets_expiry_attempts_and_failed_outcome() -> None:
 
 @pytest.mark.parametrize(
     "settings",
-    [{"expiry": timedelta(0)}, {"max_attempts": 0}, {"max_challenges_per_decision": 0}],
+    [
+        {"expiry": timedelta(0)},
+        {"max_attempts": 0},
+        {"max_challenges_per_decision": 0},
+        {"start_within": timedelta(0)},
+    ],
 )
 def test_a_nonsense_policy_is_a_configuration_error(settings: dict[str, object]) -> None:
     with pytest.raises(ConfigurationError):
@@ -386,3 +391,23 @@ def test_a_failed_challenge_is_not_a_step_up() -> None:
             clock=clock,
         )
     assert last_step_up_at(uow=uow, customer_id="c1") is None
+
+
+def test_the_first_challenge_must_start_within_the_policy_time_of_the_decision() -> None:
+    uow = InMemoryStepUpUnitOfWork()
+    decided = FixedClock(START)
+    policy = StepUpPolicy(start_within=timedelta(minutes=10))
+    clock = FixedClock(START + timedelta(minutes=10))
+
+    def begin(decision_id: str) -> Challenge:
+        return start_challenge(
+            uow=uow, decision_id=decision_id, customer_id="c1", method="sms", code_key=KEY,
+            clock=clock, policy=policy, decided_at=decided.now(),
+        )  # fmt: skip
+
+    on_time = begin("d-on-time")  # exactly at the limit: still in time
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(Conflict, match="within 10 minutes"):
+        begin("d-late")
+    assert [c.decision_id for c in uow.challenges.list_for_decision("d-late")] == []
+    assert begin("d-on-time").id != on_time.id  # a resend of one started in time is fine

@@ -9,15 +9,19 @@ from pathlib import Path
 
 import pytest
 from protection_store import BACKENDS, open_store
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from tenure.adapters.sql.decision_log import SqlDecisionLog
 from tenure.adapters.sql.resolutions import Resolution, SqlResolutions
+from tenure.bootstrap import open_stepup_units
+from tenure.core.clock import FixedClock
 from tenure.core.decision import ActionCost
 from tenure.core.errors import Conflict, NotFound
 from tenure.core.outcome import Outcome
 from tenure.protection.decision import Decision
 from tenure.protection.events import Event, EventKind
+from tenure.protection.stepup import start_challenge
 
 AT = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 LATER = AT + timedelta(minutes=2)
@@ -35,7 +39,14 @@ def log(engine: Engine) -> Iterator[SqlDecisionLog]:
     log.close()
 
 
-def step_up(log: SqlDecisionLog, decision_id: str, customer_id: str = "c1") -> Decision:
+def step_up(
+    log: SqlDecisionLog,
+    decision_id: str,
+    customer_id: str = "c1",
+    *,
+    decided_at: datetime = AT,
+    outcome: Outcome = Outcome.STEP_UP,
+) -> Decision:
     event = Event(
         kind=EventKind.TRANSFER,
         event_id=f"e-{decision_id}",
@@ -48,13 +59,13 @@ def step_up(log: SqlDecisionLog, decision_id: str, customer_id: str = "c1") -> D
         decision_id=decision_id,
         idempotency_key=f"transfer:e-{decision_id}",
         event=event,
-        outcome=Outcome.STEP_UP,
+        outcome=outcome,
         risk=0.3,
         model_risk=0.3,
         rule_score=0.0,
         reasons=(),
-        costs=(ActionCost(Outcome.STEP_UP, 10.0, 5.0, 1.0),),
-        decided_at=AT,
+        costs=(ActionCost(outcome, 10.0, 5.0, 1.0),),
+        decided_at=decided_at,
         policy="expected_cost",
     )
     log.append(decision)
@@ -111,3 +122,27 @@ def test_an_unknown_decision_cannot_be_resolved(engine: Engine) -> None:
     with pytest.raises(NotFound):
         SqlResolutions(engine).resolve("nope", Outcome.ALLOW, reason="step_up_verified", at=AT)
     assert SqlResolutions(engine).of([]) == {}
+
+
+def test_unstarted_step_ups_are_the_old_ones_with_no_challenge_and_no_end(
+    engine: Engine, log: SqlDecisionLog
+) -> None:
+    early, late = AT - timedelta(minutes=30), AT - timedelta(minutes=5)
+    cutoff = AT - timedelta(minutes=15)
+    step_up(log, "d-old", decided_at=early)
+    step_up(log, "d-older", decided_at=early - timedelta(minutes=1))
+    step_up(log, "d-recent", decided_at=late)
+    step_up(log, "d-allowed", decided_at=early, outcome=Outcome.ALLOW)
+    step_up(log, "d-ended", decided_at=early)
+    step_up(log, "d-challenged", decided_at=early)
+    resolutions = SqlResolutions(engine)
+    resolutions.resolve("d-ended", Outcome.ALLOW, reason="step_up_verified", at=early)
+    clock = FixedClock(AT)
+    start_challenge(
+        uow=open_stepup_units(engine, clock=clock)(), decision_id="d-challenged",
+        customer_id="c1", method="sms", code_key=SecretStr("k" * 32), clock=clock,
+    )  # fmt: skip
+
+    assert resolutions.unstarted_step_ups(cutoff) == ["d-older", "d-old"]
+    assert resolutions.unstarted_step_ups(cutoff, limit=1) == ["d-older"]
+    assert resolutions.unstarted_step_ups(early - timedelta(minutes=1)) == []

@@ -2,7 +2,8 @@
 
 A corporate payment waiting for approvals expires at the end of its approval window, a fully
 approved payment held over the client's after-hours rule is released when the hold ends, and a
-step-up challenge nobody answered in time expires (its decision ends as a failed step-up would).
+step-up challenge nobody answered in time expires (its decision ends as a failed step-up would),
+as does a step-up decision whose challenge never started.
 Nothing happens at those moments by itself: this command does it, once, or every ``--every``
 seconds until stopped. Run it every minute (cron, a systemd timer, or ``--every 60`` under a
 supervisor); several sweepers at once are safe, as each payment or challenge changes only from
@@ -58,14 +59,38 @@ def sweep_once(
     stepup: Callable[[], StepUpUnitOfWork],
     stepup_policy: StepUpPolicy,
 ) -> dict[str, list[str]]:
-    """Expire overdue payments, release due ones (each audited) and expire unanswered step-up
-    challenges; end the decisions they came from as they did. The ids of each."""
+    """Expire overdue payments, release due ones (each audited), expire unanswered step-up
+    challenges and end step-ups never started; end the decisions they came from as they did.
+    The ids of each."""
     expired = expire_stale(uow=uows(), audit=audit, clock=clock)
     released = release_due(uow=uows(), audit=audit, clock=clock)
     for payment in (*expired, *released):
         resolutions.settle(payment)
     challenges = _expire_challenges(stepup, resolutions, clock=clock, policy=stepup_policy)
-    return {"expired": _ids(expired), "released": _ids(released), "challenges_expired": challenges}
+    unstarted = _end_unstarted(resolutions, clock=clock, policy=stepup_policy)
+    return {
+        "expired": _ids(expired),
+        "released": _ids(released),
+        "challenges_expired": challenges,
+        "step_ups_not_started": unstarted,
+    }
+
+
+def _end_unstarted(resolutions: SqlResolutions, *, clock: Clock, policy: StepUpPolicy) -> list[str]:
+    """End the step-up decisions whose first challenge did not start in time, as failed
+    step-ups with no alert (the API refuses to start one that late, so none can begin now)."""
+    now = clock.now()
+    ended = []
+    for decision_id in resolutions.unstarted_step_ups(now - policy.start_within):
+        try:
+            resolutions.resolve(
+                decision_id, policy.failed_outcome, reason="step_up_not_started", at=now
+            )
+        except (Conflict, NotFound) as error:  # ended otherwise meanwhile, or left the log
+            _log.warning("step-up decision %s not started: %s", decision_id, error.message)
+            continue
+        ended.append(decision_id)
+    return ended
 
 
 def _expire_challenges(
@@ -110,13 +135,15 @@ def sweep(
     ] = False,
 ) -> None:
     """Expire corporate payments still missing approvals after their approval window, release
-    approved payments whose after-hours hold has ended, and expire step-up challenges the
-    customer did not answer in time.
+    approved payments whose after-hours hold has ended, expire step-up challenges the customer
+    did not answer in time, and end step-up decisions whose challenge never started.
 
     Every payment change is written to the audit trail as the system's, and the decision each
     payment came from records how it ended (released: allow; expired: decline). A decision whose
     step-up expired ends as a failed step-up does (`step_up.failed_outcome` in protection.yaml,
-    decline by default) and opens an alert for an analyst.
+    decline by default) and opens an alert for an analyst. A step-up decision with no challenge
+    started within `step_up.start_within_minutes` (15 by default) ends the same way, without an
+    alert: no code was sent.
     """
     console = Console()
     try:
@@ -142,7 +169,8 @@ def sweep(
                 console.print(
                     f"{clock.now():%Y-%m-%d %H:%M:%S} payments expired {len(done['expired'])}, "
                     f"released {len(done['released'])}; step-up challenges expired "
-                    f"{len(done['challenges_expired'])}"
+                    f"{len(done['challenges_expired'])}, step-ups never started "
+                    f"{len(done['step_ups_not_started'])}"
                 )
             if every is None:
                 return

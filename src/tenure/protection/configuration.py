@@ -18,7 +18,8 @@ defaults, with the file's changes); a file names only what it changes::
       products:
         transfer_daily: {default_minor: 200000000, maximum_minor: 4000000000,
                          cumulative: true, event_kind: transfer}
-    step_up: {expiry_minutes: 5, max_attempts: 3, failed_outcome: decline}
+    step_up: {expiry_minutes: 5, max_attempts: 3, failed_outcome: decline,
+              start_within_minutes: 15}
 
 A product listed under ``limits.products`` replaces the default product of that name whole; an
 action under ``costs.actions`` changes only the numbers it names. A refused file names the field
@@ -93,6 +94,7 @@ class _StepUpIn(_Strict):
     totp_window: int | None = Field(default=None, ge=0, le=10)
     max_challenges_per_decision: int | None = Field(default=None, ge=1)
     failed_outcome: OutcomeName | None = None
+    start_within_minutes: float | None = Field(default=None, gt=0)
 
 
 class _ConfigIn(_Strict):
@@ -209,6 +211,8 @@ def _step_up(base: StepUpPolicy, given: _StepUpIn) -> StepUpPolicy:
         changes["expiry"] = timedelta(minutes=changes.pop("expiry_minutes"))
     if "failed_outcome" in changes:
         changes["failed_outcome"] = Outcome(changes["failed_outcome"])
+    if "start_within_minutes" in changes:
+        changes["start_within"] = timedelta(minutes=changes.pop("start_within_minutes"))
     return replace(base, **changes)
 
 
@@ -243,6 +247,7 @@ def config_document(config: ProtectionConfig) -> dict[str, Any]:
             "totp_window": config.step_up.totp_window,
             "max_challenges_per_decision": config.step_up.max_challenges_per_decision,
             "failed_outcome": config.step_up.failed_outcome.value,
+            "start_within_minutes": config.step_up.start_within.total_seconds() / 60,
         },
     }
 

@@ -48,6 +48,7 @@ __all__ = [
     "RESOLUTIONS",
     "RULESETS",
     "SNOOZES",
+    "STEP_UP_ONLY",
     "TOTP",
     "changed_rows",
     "insert_row",
@@ -66,6 +67,10 @@ def _id(name: str, *args: Any, **kwargs: Any) -> sa.Column[str]:
 def _at(name: str, *, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, UtcDateTime(), nullable=nullable)
 
+
+# the literal condition of the partial index below: a query must repeat it word for word (not
+# as a bound parameter) for SQLite and PostgreSQL to use the index
+STEP_UP_ONLY = sa.text("action = 'step_up'")
 
 DECISIONS = sa.Table(
     "protection_decisions",
@@ -88,6 +93,13 @@ DECISIONS = sa.Table(
     sa.Column("event", sa.Text(), nullable=False),
     sa.Index("ix_protection_decisions_customer_id", "customer_id", "decided_at"),
     sa.Index("ix_protection_decisions_occurred_at", "occurred_at"),
+    # step-up decisions only (under 1 % of them): what the sweep reads, and no cost to the rest
+    sa.Index(
+        "ix_protection_decisions_step_up_decided_at",
+        "decided_at",
+        sqlite_where=STEP_UP_ONLY,
+        postgresql_where=STEP_UP_ONLY,
+    ),
 )
 
 ALERTS = sa.Table(

@@ -3,11 +3,13 @@
 A ``step_up`` decision answers the channel at once, but the event only goes through once the
 customer passes the challenge: the decision log keeps the first answer (a retry must get it back
 unchanged) and this table keeps how it ended: ``allow`` after a verified code, the step-up
-policy's failed outcome (``decline`` by default) after the last wrong code or the expiry. One row
-per decision, written once: the first word stands. A failed step-up opens an alert for an analyst
-as a declined decision does (someone who had the password but not the phone is what account
-takeover looks like). A ``dual_approval`` decision ends as its corporate payment does: released,
-or stopped by the client's own approvers (``settle``).
+policy's failed outcome (``decline`` by default) after the last wrong code, the expiry, or when no
+challenge started in time (``tenure protection sweep``). One row per decision, written once: the
+first word stands. A failed or expired step-up opens an alert for an analyst as a declined
+decision does (someone who had the password but not the phone is what account takeover looks
+like); one never started does not (no code was sent, nothing was tried). A ``dual_approval``
+decision ends as its corporate payment does: released, or stopped by the client's own approvers
+(``settle``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from tenure.adapters.sql.decision_log import ALERTING_OUTCOMES, new_id, open_alert_row
 from tenure.adapters.sql.engine import translate_errors
-from tenure.adapters.sql.protection_tables import ALERTS, DECISIONS, RESOLUTIONS
+from tenure.adapters.sql.protection_tables import (
+    ALERTS,
+    CHALLENGES,
+    DECISIONS,
+    RESOLUTIONS,
+    STEP_UP_ONLY,
+)
 from tenure.core.errors import Conflict, NotFound
 from tenure.core.outcome import Outcome
 from tenure.protection.corporate.evaluation import payment_ending
@@ -117,6 +125,23 @@ class SqlResolutions:
         except Conflict:
             _log.warning("corporate payment %s names a decision that ended otherwise", payment.id)
         return None
+
+    def unstarted_step_ups(self, decided_before: datetime, *, limit: int = 500) -> list[str]:
+        """Ids of ``step_up`` decisions made before ``decided_before`` that have no challenge
+        and have not ended, oldest first (at most ``limit``)."""
+        query = (
+            sa.select(DECISIONS.c.decision_id)
+            .where(
+                STEP_UP_ONLY,
+                DECISIONS.c.decided_at < decided_before,
+                ~sa.exists().where(RESOLUTIONS.c.decision_id == DECISIONS.c.decision_id),
+                ~sa.exists().where(CHALLENGES.c.decision_id == DECISIONS.c.decision_id),
+            )
+            .order_by(DECISIONS.c.decided_at, DECISIONS.c.decision_id)
+            .limit(limit)
+        )
+        with translate_errors(), self._engine.connect() as db:
+            return [str(row.decision_id) for row in db.execute(query)]
 
     def of(self, decision_ids: Collection[str]) -> dict[str, Resolution]:
         """The resolutions of those of ``decision_ids`` that ended, by decision id."""

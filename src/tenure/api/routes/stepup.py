@@ -52,11 +52,19 @@ def _logged_decision(state: ApiState, decision_id: str) -> Decision:
 
 @router.post("/v1/challenges", status_code=status.HTTP_201_CREATED)
 def post_challenge(body: ChallengeIn, principal: Decider, state: State) -> ChallengeOut:
-    """Start a challenge for a ``step_up`` decision (a resend cancels the pending one)."""
+    """Start a challenge for a ``step_up`` decision (a resend cancels the pending one); the first
+    must start within ``step_up.start_within_minutes`` of the decision, and none once the
+    decision has ended."""
     decision = _logged_decision(state, body.decision_id)
     if decision.outcome is not Outcome.STEP_UP:
         raise Conflict(
             f"the decision's outcome is {decision.outcome.value}, not step_up", field="decision_id"
+        )
+    ended = state.resolutions.of([decision.decision_id]).get(decision.decision_id)
+    if ended is not None:
+        raise Conflict(
+            f"the decision already ended as {ended.outcome.value} ({ended.reason})",
+            field="decision_id",
         )
     challenge = start_challenge(
         uow=state.stepup_uow(),
@@ -66,6 +74,7 @@ def post_challenge(body: ChallengeIn, principal: Decider, state: State) -> Chall
         code_key=state.stepup_secret(),
         clock=state.clock,
         policy=state.protection_config.step_up,
+        decided_at=decision.decided_at,
     )
     return ChallengeOut.of(challenge)
 

@@ -51,11 +51,27 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _check_start(uow: StepUpUnitOfWork, challenge: Challenge, policy: StepUpPolicy) -> None:
+def _check_start(
+    uow: StepUpUnitOfWork,
+    challenge: Challenge,
+    policy: StepUpPolicy,
+    decided_at: datetime | None,
+) -> None:
     """Refuse a challenge the decision cannot take; cancel the decision's pending one."""
     earlier = uow.challenges.list_for_decision(challenge.decision_id)
     if any(other.customer_id != challenge.customer_id for other in earlier):
         raise Conflict("the decision belongs to another customer", field="decision_id")
+    if (
+        not earlier
+        and decided_at is not None
+        and (challenge.created_at - decided_at > policy.start_within)
+    ):
+        minutes = policy.start_within.total_seconds() / 60
+        raise Conflict(
+            f"a step-up must start within {minutes:g} minutes of its decision; send the event "
+            "again for a new decision",
+            field="decision_id",
+        )
     if any(other.status is ChallengeStatus.VERIFIED for other in earlier):
         raise Conflict("the decision was already stepped up", field="decision_id")
     if len(earlier) >= policy.max_challenges_per_decision:
@@ -92,11 +108,14 @@ def start_challenge(
     clock: Clock = _SYSTEM_CLOCK,
     random_source: codes.RandomSource = secrets.randbelow,
     policy: StepUpPolicy = _DEFAULT_POLICY,
+    decided_at: datetime | None = None,
 ) -> Challenge:
     """Start a challenge for a held decision; an SMS one queues its code in the outbox.
 
     A pending challenge for the same decision is cancelled (a resend); a decision gets at most
-    ``policy.max_challenges_per_decision``. ``code_key`` is the HMAC key for SMS codes.
+    ``policy.max_challenges_per_decision``, and its first must start within
+    ``policy.start_within`` of ``decided_at`` (after that the sweep ends the decision as a
+    failed step-up). ``code_key`` is the HMAC key for SMS codes.
     """
     if method not in _METHODS:
         raise ValidationError("method must be totp or sms", field="method")
@@ -114,7 +133,7 @@ def start_challenge(
         attempts_left=policy.max_attempts,
     )
     with uow:
-        _check_start(uow, challenge, policy)
+        _check_start(uow, challenge, policy, decided_at)
         if method == "sms":
             code = codes.new_sms_code(random_source)
             code_hash = codes.hash_sms_code(code, challenge_id=challenge.id, key=code_key)

@@ -59,10 +59,16 @@ class StepUpPolicy:
     totp_window: int = 1
     max_challenges_per_decision: int = 3
     failed_outcome: Outcome = Outcome.DECLINE
+    # a step-up decision whose first challenge has not started by then ends as a failed one
+    start_within: timedelta = timedelta(minutes=15)
 
     def __post_init__(self) -> None:
         if self.expiry <= timedelta(0):
             raise ConfigurationError("step-up expiry must be positive", field="expiry")
+        if self.start_within <= timedelta(0):
+            raise ConfigurationError(
+                "the time to start a step-up must be positive", field="start_within"
+            )
         if self.max_attempts < 1:
             raise ConfigurationError("step-up needs at least one attempt", field="max_attempts")
         if not 0 <= self.totp_window <= 10:
