@@ -41,18 +41,22 @@ def _admin_password(data_dir: Path) -> str:
     return password
 
 
-@pytest.fixture
-def server(data_dir: Path) -> Iterator[str]:
-    port = _free_port()
+def _launch(data_dir: Path, port: int, *, stdout: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TENURE_DATA_DIR": str(data_dir)}
     env.pop("TENURE_DATABASE_URL", None)
     env.pop("TENURE_JWT_SECRET", None)
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-c", _LAUNCH, "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=subprocess.PIPE,
     )
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[str]:
+    port = _free_port()
+    process = _launch(data_dir, port, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process)
@@ -91,3 +95,23 @@ def test_served_api_answers_health_ready_and_authenticated_calls(
     assert me.status_code == 200
     assert me.json()["name"] == "admin"
     assert me.json()["roles"] == ["admin"]
+
+
+def test_the_access_log_leaves_query_strings_out(data_dir: Path) -> None:
+    port = _free_port()
+    process = _launch(data_dir, port, stdout=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, process)
+        reason = "complaint CMP-77 Zhang Wei 13800138000"
+        asked = httpx.get(
+            f"{base}/v1/customers/C1/identity", params={"reveal": "true", "reason": reason}
+        )
+        assert asked.status_code == 401
+    finally:
+        process.terminate()
+        stdout, _ = process.communicate(timeout=15)
+    logged = stdout.decode(errors="replace")
+    assert 'GET /v1/customers/C1/identity?… HTTP/1.1" 401' in logged
+    for secret in ("reveal", "Zhang", "13800138000"):
+        assert secret not in logged

@@ -23,13 +23,18 @@ def serve(
         int, typer.Option(min=1, help="Worker processes; each keeps its own store connections.")
     ] = 1,
     access_log: Annotated[
-        bool, typer.Option(help="Log every request (turn off for benchmarks).")
+        bool,
+        typer.Option(
+            help="Log every request: client, method, path (query strings are left out: they can "
+            "carry personal data) and status. Turn off for benchmarks."
+        ),
     ] = True,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs), after bringing the store schema up to date."""
     import uvicorn
 
     from tenure.adapters.sql import upgrade_to_head
+    from tenure.api.access_log import access_log_config
     from tenure.bootstrap import load_settings
 
     settings = load_settings()
@@ -41,6 +46,7 @@ def serve(
         port=port or settings.api_port,
         workers=workers,
         access_log=access_log,
+        log_config=access_log_config(),
         proxy_headers=False,
         server_header=False,
     )
