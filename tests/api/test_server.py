@@ -115,3 +115,16 @@ def test_the_access_log_leaves_query_strings_out(data_dir: Path) -> None:
     assert 'GET /v1/customers/C1/identity?… HTTP/1.1" 401' in logged
     for secret in ("reveal", "Zhang", "13800138000"):
         assert secret not in logged
+
+
+def test_the_docs_page_renders_in_a_real_browser_with_no_network_but_the_server(
+    server: str, chromium: str
+) -> None:
+    rendered = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+         "--dump-dom", f"{server}/docs"],
+        capture_output=True, timeout=120, check=True,
+    ).stdout.decode(errors="replace")  # fmt: skip
+    assert "Unable to render" not in rendered
+    assert rendered.count('class="opblock-summary-path"') >= 20
+    assert "/v1/events/transfer" in rendered

@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from tenure import __version__
 from tenure.api.dependencies import TOKEN_URL
+from tenure.api.docs import install_docs
 from tenure.api.errors import RequestContextMiddleware, install_error_handlers
 from tenure.api.routes import (
     api_keys,
@@ -51,7 +52,6 @@ PUBLIC_PATHS = frozenset(
         "/openapi.json",
         "/docs",
         "/docs/oauth2-redirect",
-        "/redoc",
     }
 )
 
@@ -80,6 +80,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         version=__version__,
         summary="Keep a bank's customers and protect their accounts with one engine.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.tenure = state
     install_error_handlers(app)
@@ -102,6 +104,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     for module in (*routers, *protection_routers, *privacy_routers):
         v1.include_router(module.router)
     app.include_router(v1)
+    install_docs(app)
     return app
 
 
