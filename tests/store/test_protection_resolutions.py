@@ -146,3 +146,25 @@ def test_unstarted_step_ups_are_the_old_ones_with_no_challenge_and_no_end(
     assert resolutions.unstarted_step_ups(cutoff) == ["d-older", "d-old"]
     assert resolutions.unstarted_step_ups(cutoff, limit=1) == ["d-older"]
     assert resolutions.unstarted_step_ups(early - timedelta(minutes=1)) == []
+
+
+def test_record_keeps_the_first_end_and_warns_of_a_decision_it_cannot_end(
+    engine: Engine, log: SqlDecisionLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    step_up(log, "d1")
+    resolutions = SqlResolutions(engine)
+    first = resolutions.record(
+        "d1", Outcome.ALLOW, reason="step_up_verified", at=LATER, source="challenge c1"
+    )
+    assert first == Resolution("d1", Outcome.ALLOW, "step_up_verified", LATER)
+    with caplog.at_level("WARNING", logger="tenure.adapters.sql.resolutions"):
+        for decision_id, source in (("d1", "s1"), ("nope", "s2")):
+            ended = resolutions.record(
+                decision_id, Outcome.DECLINE, reason="x", at=LATER, source=source
+            )
+            assert ended is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "s1, decision d1: the decision already ended as allow (step_up_verified)",
+        "s2, decision nope: no decision has this id",
+    ]
+    assert resolutions.of(["d1"])["d1"] == first

@@ -13,7 +13,6 @@ the state it was read in.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable
 from typing import Annotated
@@ -27,7 +26,7 @@ from tenure.adapters.sql.corporate import SqlCorporateUnitOfWorkFactory
 from tenure.adapters.sql.resolutions import SqlResolutions
 from tenure.bootstrap import load_settings, open_stepup_units
 from tenure.core.clock import Clock, SystemClock
-from tenure.core.errors import Conflict, NotFound, TenureError
+from tenure.core.errors import TenureError
 from tenure.protection.configuration import load_protection_config
 from tenure.protection.corporate import CorporatePayment, expire_stale, release_due
 from tenure.protection.stepup import StepUpPolicy, StepUpUnitOfWork, expire_overdue
@@ -42,7 +41,6 @@ _EXAMPLES = """Examples:
 
   tenure protection sweep --json
 """
-_log = logging.getLogger(__name__)
 
 
 def register(group: typer.Typer) -> None:
@@ -82,14 +80,12 @@ def _end_unstarted(resolutions: SqlResolutions, *, clock: Clock, policy: StepUpP
     now = clock.now()
     ended = []
     for decision_id in resolutions.unstarted_step_ups(now - policy.start_within):
-        try:
-            resolutions.resolve(
-                decision_id, policy.failed_outcome, reason="step_up_not_started", at=now
-            )
-        except (Conflict, NotFound) as error:  # ended otherwise meanwhile, or left the log
-            _log.warning("step-up decision %s not started: %s", decision_id, error.message)
-            continue
-        ended.append(decision_id)
+        resolution = resolutions.record(
+            decision_id, policy.failed_outcome, reason="step_up_not_started", at=now,
+            source="step-up never started",
+        )  # fmt: skip
+        if resolution is not None:
+            ended.append(decision_id)
     return ended
 
 
@@ -106,14 +102,13 @@ def _expire_challenges(
         ids.append(challenge.id)
         if outcome is None:  # an expired challenge always has one; nothing to record otherwise
             continue
-        try:  # as the verify route records an expired challenge found on a late attempt
-            resolutions.resolve(
-                challenge.decision_id, outcome, reason="step_up_expired",
-                at=challenge.finished_at or clock.now(), alert=True,
-            )  # fmt: skip
-        except (Conflict, NotFound) as error:
-            # the decision ended otherwise already (or left the log): the challenge still expired
-            _log.warning("step-up challenge %s expired: %s", challenge.id, error.message)
+        # as the verify route records an expired challenge found on a late attempt; the
+        # challenge expired even if its decision ended otherwise already
+        resolutions.record(
+            challenge.decision_id, outcome, reason="step_up_expired",
+            at=challenge.finished_at or clock.now(), alert=True,
+            source=f"step-up challenge {challenge.id} expired",
+        )  # fmt: skip
     return ids
 
 

@@ -118,13 +118,29 @@ class SqlResolutions:
             return None
         outcome, reason = ending
         at = payment.decided_at or payment.created_at
+        return self.record(
+            payment.decision_id, outcome, reason=reason, at=at,
+            source=f"corporate payment {payment.id}",
+        )  # fmt: skip
+
+    def record(
+        self,
+        decision_id: str,
+        outcome: Outcome,
+        *,
+        reason: str,
+        at: datetime,
+        alert: bool = False,
+        source: str,
+    ) -> Resolution | None:
+        """:meth:`resolve`, for a caller whose own change stands whatever the decision did (a
+        payment settled, a challenge expired): a decision that left the log or ended otherwise
+        is logged as a warning naming ``source``, and gives None."""
         try:
-            return self.resolve(payment.decision_id, outcome, reason=reason, at=at)
-        except NotFound:
-            _log.warning("corporate payment %s names no logged decision", payment.id)
-        except Conflict:
-            _log.warning("corporate payment %s names a decision that ended otherwise", payment.id)
-        return None
+            return self.resolve(decision_id, outcome, reason=reason, at=at, alert=alert)
+        except (NotFound, Conflict) as error:
+            _log.warning("%s, decision %s: %s", source, decision_id, error.message)
+            return None
 
     def unstarted_step_ups(self, decided_before: datetime, *, limit: int = 500) -> list[str]:
         """Ids of ``step_up`` decisions made before ``decided_before`` that have no challenge
