@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import orjson
@@ -13,11 +13,15 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from protection_store import BACKENDS, open_store
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 
 from tenure.adapters.sql import Base, alembic_config, create_store_engine, upgrade_to_head
-from tenure.adapters.sql.decision_log import SqlDecisionLog
+from tenure.adapters.sql.decision_log import SqlDecisionLog, sqlite_utc_text
+from tenure.adapters.sql.tables import UtcDateTime
 from tenure.core.decision import ActionCost
 from tenure.core.errors import Conflict
 from tenure.core.outcome import Outcome
@@ -242,3 +246,24 @@ def test_the_write_ahead_log_starts_again_under_a_steady_stream_of_appends(
     # every append rewrites several pages (five or so); a log that never starts again holds them
     # all, one that does holds a few rounds' worth
     assert wal < appended * page, (wal, appended)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    offset_minutes=st.integers(min_value=-23 * 60, max_value=23 * 60),
+)
+def test_the_fast_sqlite_timestamp_is_what_sqlalchemy_would_store(
+    moment: datetime, offset_minutes: int
+) -> None:
+    aware = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    dialect = sqlite.dialect()
+    sqlalchemys = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert sqlalchemys is not None
+    assert sqlite_utc_text(aware) == sqlalchemys(aware)
+
+
+def test_the_fast_sqlite_timestamp_refuses_a_naive_time() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        sqlite_utc_text(datetime(2025, 3, 1, 9, 30))
+    assert sqlite_utc_text(None) is None

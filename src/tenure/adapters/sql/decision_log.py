@@ -33,7 +33,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -42,12 +42,20 @@ from sqlalchemy.engine import Engine
 
 from tenure.adapters.sql.engine import translate_errors
 from tenure.adapters.sql.protection_tables import ALERTS, DECISIONS
+from tenure.adapters.sql.tables import UtcDateTime
 from tenure.core.errors import Conflict, StoreUnavailable
 from tenure.core.outcome import Outcome
 from tenure.protection.decision import Decision, decision_from_stored, event_from_json
 from tenure.protection.events import Event
 
-__all__ = ["ALERTING_OUTCOMES", "Alert", "SqlDecisionLog", "new_id", "open_alert_row"]
+__all__ = [
+    "ALERTING_OUTCOMES",
+    "Alert",
+    "SqlDecisionLog",
+    "new_id",
+    "open_alert_row",
+    "sqlite_utc_text",
+]
 
 # Outcomes that stop the customer until someone looks: each opens an alert.
 ALERTING_OUTCOMES = frozenset({Outcome.HOLD, Outcome.DECLINE})
@@ -70,6 +78,25 @@ class Alert:
     risk: float
 
 
+def sqlite_utc_text(value: datetime | None) -> str | None:
+    """What SQLAlchemy stores on SQLite for a :class:`UtcDateTime` (``2025-03-01 09:30:00.000000``,
+    in UTC), in one C call instead of its two Python processors and a ``%``-format of a dict."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _bind_processor(column: sa.Column[Any], dialect: sa.Dialect) -> Callable[[Any], Any] | None:
+    if dialect.name == "sqlite" and isinstance(column.type, UtcDateTime):
+        return sqlite_utc_text
+    processor: Callable[[Any], Any] | None = column.type.dialect_impl(dialect).bind_processor(
+        dialect
+    )
+    return processor
+
+
 class _Insert:
     """An ``INSERT`` of every column of a table, compiled once, run on a driver cursor."""
 
@@ -82,7 +109,7 @@ class _Insert:
         self.processors = {
             column.name: processor
             for column in table.columns
-            if (processor := column.type.dialect_impl(dialect).bind_processor(dialect))
+            if (processor := _bind_processor(column, dialect))
         }
 
     def parameters(self, row: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
