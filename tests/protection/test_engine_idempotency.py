@@ -171,3 +171,20 @@ def test_a_log_that_keeps_nothing_still_refuses_a_key_twice_and_holds_no_decisio
     assert log.find(first.idempotency_key) is None  # a replay log keeps no decision in memory
     assert log.decisions() == []
     assert len(log) == 1
+
+
+def test_the_oldest_answers_leave_memory_first_and_a_retry_of_one_is_answered_by_the_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("tenure.protection.engine.RECENT_ANSWERS", 3)
+    state = MemoryKeyedState(idle_seconds=None)
+    engine = make_engine(scorer=FixedScorer(0.02), state=state)
+    firsts = [
+        engine.decide(make_event(event_id=f"E{i}"), idempotency_key=f"k{i}") for i in range(5)
+    ]
+
+    assert list(engine._recent) == ["k2", "k3", "k4"]
+    again = engine.decide(make_event(event_id="E0"), idempotency_key="k0")
+    assert again.replayed
+    assert again.decision_id == firsts[0].decision_id
+    assert _transfers_24h(state) == 5.0  # the retry counted nothing

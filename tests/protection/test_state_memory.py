@@ -42,3 +42,16 @@ def test_views_are_snapshots_that_later_writes_do_not_change() -> None:
     assert view.count("login", "1h") == 1
     assert view.distinct("customer") == 1
     assert view.last_seen == T0
+
+
+def test_a_rewritten_entity_moves_behind_the_others_in_the_sweep() -> None:
+    state = MemoryKeyedState()
+    state.write([Observation("ip:a", T0, "login")])
+    state.write([Observation("ip:b", T0, "login")])
+    state.write([Observation("ip:a", T0 + 40 * DAY, "login")])  # a is now the most recent
+    later = T0 + DEFAULT_IDLE_SECONDS + DAY
+    state.write([Observation("ip:c", later, "login")])
+    # the sweep starts from the least recently written: b (idle) goes, then a (not idle) stops it
+    assert len(state) == 2
+    assert state.read([Query("ip:b")], later)[0].is_new
+    assert not state.read([Query("ip:a")], later)[0].is_new

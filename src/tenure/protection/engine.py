@@ -27,6 +27,7 @@ from __future__ import annotations
 import gc
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -157,8 +158,12 @@ class Engine:
     clock: Clock = field(default_factory=SystemClock)
     new_id: Callable[[], str] = _new_id
     default_customer: CustomerValue = field(default_factory=lambda: UNKNOWN_CUSTOMER)
-    # key -> the answer as stored text: plain strings keep the cycle collector's work flat
-    _recent: dict[str, tuple[str, str]] = field(default_factory=dict, init=False, repr=False)
+    # key -> the answer as stored text: plain strings keep the cycle collector's work flat; an
+    # OrderedDict drops its oldest in O(1), where a dict's first key is found by walking the
+    # holes its earlier drops left (about 27 us a decision once it is full)
+    _recent: OrderedDict[str, tuple[str, str]] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
 
     def decide(self, event: Event, *, idempotency_key: str | None = None) -> Decision:
         """The decision for ``event`` (the stored one if this key was decided before)."""
@@ -182,7 +187,7 @@ class Engine:
         recent = self._recent
         recent[decision.idempotency_key] = decision.stored()
         if len(recent) > RECENT_ANSWERS:
-            del recent[next(iter(recent))]
+            recent.popitem(last=False)
 
     def _decide(self, event: Event, key: str) -> Decision:
         now = self.clock.now()
