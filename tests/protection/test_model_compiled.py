@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tenure.protection.compiled import flatten, mahalanobis, walk
-from tenure.protection.model import CALIBRATE_BY, AnomalyScorer, FraudModel, _leaf_paths
+from tenure.protection.compiled import FlatTrees, mahalanobis, walk
+from tenure.protection.model import CALIBRATE_BY, AnomalyScorer, FraudModel, _flat, _leaf_paths
 
 WIDTH = 6
 
@@ -35,6 +35,10 @@ def _booster(**params: Any) -> lgb.Booster:
     return lgb.train({**base, **params}, lgb.Dataset(rows, label=labels), num_boost_round=40)
 
 
+def _flatten(booster: lgb.Booster, width: int = WIDTH) -> FlatTrees | None:
+    return _flat(booster, _leaf_paths(booster, width), width)
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -47,14 +51,14 @@ def _booster(**params: Any) -> lgb.Booster:
 def test_the_walk_reaches_lightgbms_leaves_and_its_raw_score(params: dict[str, Any]) -> None:
     booster = _booster(**params)
     paths = _leaf_paths(booster, WIDTH)
-    trees = flatten(booster, paths.leaves_per_tree)
+    trees = _flatten(booster)
     assert trees is not None
     rows = _rows(2_000, seed=2)
     expected_raw = booster.predict(rows, raw_score=True)
     leaves = booster.predict(rows, pred_leaf=True).astype(np.int64)
     offsets = np.arange(booster.num_trees()) * paths.leaves_per_tree
     for row, raw_lgb, leaf in zip(rows, expected_raw, leaves, strict=True):
-        raw, contributions = walk(trees, row, paths.values, paths.features, paths.steps)
+        raw, contributions = walk(trees, row)
         assert raw == raw_lgb  # same leaves, summed in the same order: bit for bit
         reached = offsets + leaf
         expected = np.bincount(
@@ -62,18 +66,18 @@ def test_the_walk_reaches_lightgbms_leaves_and_its_raw_score(params: dict[str, A
             weights=paths.steps[reached].ravel(),
             minlength=WIDTH + 1,
         )
-        np.testing.assert_array_equal(contributions, expected)
+        np.testing.assert_array_equal(contributions, expected[:WIDTH])
 
 
 def test_contributions_add_up_to_the_raw_score_less_the_trees_root_values() -> None:
     booster = _booster()
     paths = _leaf_paths(booster, WIDTH)
-    trees = flatten(booster, paths.leaves_per_tree)
+    trees = _flatten(booster)
     assert trees is not None
     for row in _rows(200, seed=4):
-        raw, contributions = walk(trees, row, paths.values, paths.features, paths.steps)
-        assert contributions[:WIDTH].sum() + paths.bias == pytest.approx(raw, abs=1e-9)
-        assert contributions[WIDTH] == 0.0  # the padding slot only ever gets zero steps
+        raw, contributions = walk(trees, row)
+        assert len(contributions) == WIDTH
+        assert contributions.sum() + paths.bias == pytest.approx(raw, abs=1e-9)
 
 
 def test_a_model_with_categorical_splits_is_not_flattened() -> None:
@@ -85,7 +89,7 @@ def test_a_model_with_categorical_splits_is_not_flattened() -> None:
         lgb.Dataset(rows, label=labels, categorical_feature=[0]),
         num_boost_round=5,
     )
-    assert flatten(booster, _leaf_paths(booster, 2).leaves_per_tree) is None
+    assert _flatten(booster, width=2) is None
 
 
 def test_the_anomaly_distance_is_numpys_with_nan_as_zero() -> None:
@@ -133,11 +137,10 @@ def test_the_fraud_model_scores_one_event_as_its_batch_does() -> None:
         assert scored.probability == pytest.approx(batch[index], rel=1e-9, abs=1e-12)
 
 
-def test_a_model_pickled_before_the_compiled_walk_is_flattened_when_loaded() -> None:
+def test_a_loaded_model_is_flattened_again_and_scores_as_before() -> None:
     model, frame = _fraud_model()
-    old = pickle.loads(pickle.dumps(model))
-    del old.__dict__["_flat"]  # what a model registered by an earlier Tenure holds
-    loaded = pickle.loads(pickle.dumps(old))
+    assert "_flat" not in model.__getstate__()  # the layout is never stored, only the trees
+    loaded = pickle.loads(pickle.dumps(model))
     assert loaded._flat is not None
     row = frame.to_numpy(dtype=np.float64)[11]
     assert loaded.score_one(row).raw == model.score_one(row).raw

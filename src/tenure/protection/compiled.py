@@ -38,30 +38,41 @@ _ZERO = 1e-35  # LightGBM's kZeroThreshold: |value| <= this is zero for a zero-a
 
 @dataclass(frozen=True, slots=True)
 class FlatTrees:
-    """Every internal node of every tree, in one set of arrays.
+    """Every internal node of every tree, and every leaf's value and path, in a few arrays.
 
-    ``left`` / ``right`` hold a node's children: a non-negative number is another node, a negative
-    one is ``~row`` of the leaf it reaches (``row = tree * leaves_per_tree + leaf``, the rows of
-    the model's leaf table). ``roots`` is each tree's first node (or ``~row`` of a one-leaf tree).
+    ``nodes`` holds one row per internal node: the split's feature, its left and right child and
+    its missing-value rule (bit 0: missing goes left; bits 1-2: 0 none, 1 zero, 2 NaN), beside
+    ``threshold``. A non-negative child is another node, a negative one ``~row`` of the leaf it
+    reaches (``row = tree * leaves_per_tree + leaf``, the rows of the model's leaf table); ``roots``
+    is each tree's first node (or ``~row`` of a one-leaf tree). A leaf's path is
+    ``path_feature[starts[row]:starts[row + 1]]`` with the value steps in ``path_step``.
     """
 
-    feature: IntArray
+    nodes: IntArray
     threshold: FloatArray
-    left: IntArray
-    right: IntArray
-    default_left: np.ndarray[Any, np.dtype[np.uint8]]
-    missing: np.ndarray[Any, np.dtype[np.uint8]]
     roots: IntArray
+    values: FloatArray
+    starts: IntArray
+    path_feature: IntArray
+    path_step: FloatArray
 
 
-def flatten(booster: lgb.Booster, leaves_per_tree: int) -> FlatTrees | None:
-    """The booster as :class:`FlatTrees`; None if a split is not numerical (``<=``)."""
-    feature: list[int] = []
+def flatten(
+    booster: lgb.Booster,
+    leaves_per_tree: int,
+    *,
+    values: FloatArray,
+    path_features: np.ndarray[Any, np.dtype[np.int64]],
+    path_steps: FloatArray,
+    padding: int,
+) -> FlatTrees | None:
+    """The booster and its leaf table as :class:`FlatTrees`; None if a split is not numerical.
+
+    ``values``, ``path_features`` and ``path_steps`` are the leaf table (one row per leaf, paths
+    padded to one length with the feature number ``padding``, which is left out here).
+    """
+    nodes: list[tuple[int, int, int, int]] = []
     threshold: list[float] = []
-    left: list[int] = []
-    right: list[int] = []
-    default_left: list[int] = []
-    missing: list[int] = []
     roots: list[int] = []
     for index, tree in enumerate(booster.dump_model()["tree_info"]):
         offset = index * leaves_per_tree
@@ -69,28 +80,26 @@ def flatten(booster: lgb.Booster, leaves_per_tree: int) -> FlatTrees | None:
         def child(node: dict[str, Any], offset: int = offset) -> int:
             if "split_feature" not in node:
                 return ~(offset + int(node.get("leaf_index", 0)))
-            slot = len(feature)
-            feature.append(int(node["split_feature"]))
+            slot = len(nodes)
+            nodes.append((0, 0, 0, 0))
             threshold.append(float(node["threshold"]))
-            default_left.append(1 if node["default_left"] else 0)
-            missing.append(_MISSING[str(node["missing_type"])])
-            left.append(0)
-            right.append(0)
-            left[slot] = child(node["left_child"])
-            right[slot] = child(node["right_child"])
+            rule = (1 if node["default_left"] else 0) | _MISSING[str(node["missing_type"])] << 1
+            left, right = child(node["left_child"]), child(node["right_child"])
+            nodes[slot] = (int(node["split_feature"]), left, right, rule)
             return slot
 
         if _has_other_splits(tree["tree_structure"]):
             return None
         roots.append(child(tree["tree_structure"]))
+    kept = path_features != padding
     return FlatTrees(
-        feature=np.asarray(feature, dtype=np.int32),
+        nodes=np.asarray(nodes, dtype=np.int32).reshape(-1, 4),
         threshold=np.asarray(threshold, dtype=np.float64),
-        left=np.asarray(left, dtype=np.int32),
-        right=np.asarray(right, dtype=np.int32),
-        default_left=np.asarray(default_left, dtype=np.uint8),
-        missing=np.asarray(missing, dtype=np.uint8),
         roots=np.asarray(roots, dtype=np.int32),
+        values=np.ascontiguousarray(values, dtype=np.float64),
+        starts=np.concatenate([[0], np.cumsum(kept.sum(axis=1))]).astype(np.int32),
+        path_feature=path_features[kept].astype(np.int32),
+        path_step=np.ascontiguousarray(path_steps[kept], dtype=np.float64),
     )
 
 
@@ -108,53 +117,43 @@ def _has_other_splits(node: dict[str, Any]) -> bool:
 @numba.njit(cache=True, nogil=True)
 def _walk(
     row: Any,
-    feature: Any,
+    nodes: Any,
     threshold: Any,
-    left: Any,
-    right: Any,
-    default_left: Any,
-    missing: Any,
     roots: Any,
     values: Any,
-    path_features: Any,
-    path_steps: Any,
+    starts: Any,
+    path_feature: Any,
+    path_step: Any,
     contributions: Any,
 ) -> float:  # pragma: no cover - compiled; tested through walk()
     raw = 0.0
-    depth = path_features.shape[1]
     for tree in range(roots.shape[0]):
         node = roots[tree]
         while node >= 0:
-            value = row[feature[node]]
-            kind = missing[node]
-            if math.isnan(value) and kind != 2:
+            value = row[nodes[node, 0]]
+            rule = nodes[node, 3]
+            missing = rule >> 1
+            if math.isnan(value) and missing != 2:
                 value = 0.0
-            if (kind == 1 and -_ZERO <= value <= _ZERO) or (kind == 2 and math.isnan(value)):
-                node = left[node] if default_left[node] else right[node]
+            if (missing == 1 and -_ZERO <= value <= _ZERO) or (missing == 2 and math.isnan(value)):
+                node = nodes[node, 1] if rule & 1 else nodes[node, 2]
             elif value <= threshold[node]:
-                node = left[node]
+                node = nodes[node, 1]
             else:
-                node = right[node]
+                node = nodes[node, 2]
         leaf = ~node
         raw += values[leaf]
-        for step in range(depth):
-            contributions[path_features[leaf, step]] += path_steps[leaf, step]
+        for at in range(starts[leaf], starts[leaf + 1]):
+            contributions[path_feature[at]] += path_step[at]
     return raw
 
 
-def walk(
-    trees: FlatTrees,
-    row: FloatArray,
-    values: FloatArray,
-    path_features: np.ndarray[Any, np.dtype[np.int64]],
-    path_steps: FloatArray,
-) -> tuple[float, FloatArray]:
-    """The raw score of ``row`` and each feature's contribution (one slot more than the row: the
-    padding slot of the leaf table's paths, which the caller drops)."""
-    contributions = np.zeros(len(row) + 1, dtype=np.float64)
+def walk(trees: FlatTrees, row: FloatArray) -> tuple[float, FloatArray]:
+    """The raw score of ``row`` and each feature's contribution to it."""
+    contributions = np.zeros(len(row), dtype=np.float64)
     raw = _walk(
-        row, trees.feature, trees.threshold, trees.left, trees.right, trees.default_left,
-        trees.missing, trees.roots, values, path_features, path_steps, contributions,
+        row, trees.nodes, trees.threshold, trees.roots, trees.values, trees.starts,
+        trees.path_feature, trees.path_step, contributions,
     )  # fmt: skip
     return float(raw), contributions
 
@@ -189,8 +188,11 @@ def mahalanobis(
 def warm_up() -> None:
     """Load (or, the first time on a machine, compile) both functions now, so that the first
     decision after a model is loaded does not wait the third of a second it takes."""
-    one = np.zeros(1, dtype=np.int32)
-    leaf = np.full(1, -1, dtype=np.int32)  # a one-leaf tree: leaf row 0
-    trees = FlatTrees(one, np.zeros(1), one, one, one.astype(np.uint8), one.astype(np.uint8), leaf)
-    walk(trees, np.zeros(1), np.zeros(1), np.zeros((1, 1), dtype=np.int64), np.zeros((1, 1)))
+    none = np.zeros(0, dtype=np.int32)
+    one_leaf = np.full(1, -1, dtype=np.int32)  # a one-leaf tree: leaf row 0, an empty path
+    starts = np.zeros(2, dtype=np.int32)
+    nodes = np.zeros((0, 4), dtype=np.int32)
+    walk(
+        FlatTrees(nodes, np.zeros(0), one_leaf, np.zeros(1), starts, none, np.zeros(0)), np.zeros(1)
+    )
     mahalanobis(np.zeros(1), np.ones(1), np.zeros(1), np.eye(1))

@@ -154,6 +154,17 @@ def _walk(
             _walk(child, step, offset, values, paths)
 
 
+def _flat(booster: lgb.Booster, paths: _LeafPaths, width: int) -> FlatTrees | None:
+    return flatten(
+        booster,
+        paths.leaves_per_tree,
+        values=paths.values,
+        path_features=paths.features,
+        path_steps=paths.steps,
+        padding=width,
+    )
+
+
 # the C library handle LightGBM loads; typed Any because the package does not export it
 _LIB: Any = vars(lgb_basic)["_LIB"]
 # LightGBM C API constants (c_api.h): predict leaf indices of float64 row-major input
@@ -367,7 +378,7 @@ class FraudModel:
         }
         self._leaves = _FastLeaves(self.booster_, len(self.features_))
         self._offsets = np.arange(self.booster_.num_trees()) * self.paths_.leaves_per_tree
-        self._flat = flatten(self.booster_, self.paths_.leaves_per_tree)
+        self._flat = _flat(self.booster_, self.paths_, len(self.features_))
         return self
 
     def _train(self, X: pd.DataFrame, labels: np.ndarray) -> lgb.Booster:  # noqa: N803
@@ -396,10 +407,15 @@ class FraudModel:
                 field="models_dir",
             )
         self.__dict__.update(state)
-        if "booster_" in state and "_flat" not in state:  # pickled before the compiled walk
-            self._flat = flatten(self.booster_, self.paths_.leaves_per_tree)
-        if getattr(self, "_flat", None) is not None:
-            warm_up()  # a loaded model is about to score: its first event should not wait
+        if "booster_" in state:  # flattened again on every load: the layout is this code's own
+            self._flat = _flat(self.booster_, self.paths_, len(self.features_))
+            if self._flat is not None:
+                warm_up()  # a loaded model is about to score: its first event should not wait
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_flat", None)
+        return state
 
     def predict_proba(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
         """Calibrated fraud probabilities of many rows (batch)."""
@@ -414,7 +430,7 @@ class FraudModel:
         width = len(self.features_)
         flat: FlatTrees | None = self._flat
         if flat is not None:
-            raw, summed = walk(flat, row, paths.values, paths.features, paths.steps)
+            raw, summed = walk(flat, row)
         else:
             rows = self._offsets + self._leaves(row)
             # take() gathers rows at a third of what fancy indexing costs on arrays this small
