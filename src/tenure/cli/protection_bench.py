@@ -4,11 +4,14 @@ Self-contained and seeded: it simulates a small bank into a temporary data direc
 fraud scorer on all but its last month, warms the keyed state with those months, then:
 
 1. in process: times ``ProtectionService.decide`` on every last-month event, with the durable
-   SQLite decision log (``in_process_*``) and with the log in memory (``engine_only_*``);
+   SQLite decision log (``in_process_*``) and with the log in memory (``engine_only_*``), in a
+   fresh Python process that loads the model and the history as a scoring worker does;
 2. over HTTP: starts ``tenure serve`` (one worker) and a load generator in another process on
    loopback, and measures throughput and latency at concurrency 1, 4 and 32 on the event
    endpoints, and at concurrency 4 on ``GET /v1/me`` (same authentication, no engine), so that
-   ``http_rps_c4 / http_rps_floor_c4`` shows what the engine itself costs;
+   ``http_rps_c4 / http_rps_floor_c4`` shows what the engine itself costs; those two take turns
+   of half a second on the same connections, so both see the same stretch of a virtual
+   machine whose speed drifts;
 3. the same with the keyed state in Redis (``redis_*``), when Redis answers.
 """
 
@@ -30,7 +33,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from tenure.cli.bench_bank import BenchBank, prepare_bank, time_decisions
+from tenure.cli.bench_bank import BenchBank, prepare_bank, time_in_fresh_process
 
 __all__ = ["register"]
 
@@ -74,18 +77,30 @@ def _server(bank: BenchBank, extra_env: dict[str, str]) -> Iterator[int]:
 
 
 def _load(
-    port: int, specs: list[dict[str, Any]], concurrency: int, seconds: float
+    port: int,
+    specs: list[dict[str, Any]],
+    concurrency: int,
+    seconds: float,
+    alternate: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(specs, handle)
+    """One load generator run; with ``alternate``, both lists in turns (see ``loadgen``)."""
+    files = []
     try:
+        for requests in (specs, alternate):
+            if requests is not None:
+                with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+                    json.dump(requests, handle)
+                files.append(handle.name)
         command = [sys.executable, "-m", "tenure.cli.loadgen", "--port", str(port),
                    "--concurrency", str(concurrency), "--seconds", str(seconds),
-                   "--requests", handle.name]  # fmt: skip
+                   "--requests", files[0]]  # fmt: skip
+        if alternate is not None:
+            command += ["--alternate", files[1]]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         return dict(json.loads(done.stdout.strip().splitlines()[-1]))
     finally:
-        Path(handle.name).unlink(missing_ok=True)
+        for name in files:
+            Path(name).unlink(missing_ok=True)
 
 
 def _http_figures(
@@ -93,11 +108,19 @@ def _http_figures(
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     _load(port, bank.event_requests("warm", 200), 4, 1.0)  # builds the engine, warms the pools
-    floor = _load(port, bank.floor_requests(), 4, seconds)
+    # the engine against the floor at concurrency 4 in turns of half a second through the same
+    # stretch of time, so that the ratio does not compare two moments of a drifting machine
+    paired = _load(
+        port, bank.event_requests(f"{prefix}c4", 120_000), 4, seconds, bank.floor_requests()
+    )
+    floor = paired["second"]
     figures[f"{prefix}rps_floor_c4"] = floor["rps"]
     figures[f"{prefix}p99_ms_floor_c4"] = floor["p99_ms"]
     for level in levels:
-        run = _load(port, bank.event_requests(f"{prefix}c{level}", 120_000), level, seconds)
+        if level == 4:
+            run = paired["first"]
+        else:
+            run = _load(port, bank.event_requests(f"{prefix}c{level}", 120_000), level, seconds)
         figures[f"{prefix}rps_c{level}"] = run["rps"]
         figures[f"{prefix}p50_ms_c{level}"] = run["p50_ms"]
         figures[f"{prefix}p99_ms_c{level}"] = run["p99_ms"]
@@ -119,7 +142,12 @@ def bench(
         float, typer.Option(min=1.0, max=120.0, help="Length of each HTTP run.")
     ] = 5.0,
     customers: Annotated[
-        int, typer.Option(min=500, max=200_000, help="Size of the simulated bank.")
+        int,
+        typer.Option(
+            min=1_000,
+            max=200_000,
+            help="Size of the simulated bank (at least 1,000: fewer has too few frauds to learn).",
+        ),
     ] = 3_000,
     redis_url: Annotated[
         str, typer.Option(help="Redis for the shared-state runs (skipped if it does not answer).")
@@ -132,13 +160,15 @@ def bench(
             bank = prepare_bank(Path(tmp), customers=customers)
         figures: dict[str, Any] = {"events_timed": len(bank.events), "customers": customers}
         with console.status("timing decisions in process"):
-            figures.update(time_decisions(bank))
+            figures.update(time_in_fresh_process(bank, Path(tmp)))
         with console.status("HTTP runs (memory state)"), _server(bank, {}) as port:
             figures.update(_http_figures(bank, port, seconds, "http_", (1, 4, 32)))
         if _redis_up():
             redis_env = {"TENURE_PROTECTION_STATE": "redis", "TENURE_REDIS_URL": redis_url}
             with console.status("timing decisions in process (Redis state)"):
-                figures.update(time_decisions(bank, redis_url=redis_url, prefix="redis_"))
+                figures.update(
+                    time_in_fresh_process(bank, Path(tmp), redis_url=redis_url, prefix="redis_")
+                )
             with console.status("HTTP runs (Redis state)"), _server(bank, redis_env) as port:
                 figures.update(_http_figures(bank, port, seconds, "redis_http_", (4,)))
     figures["http_ratio_c4"] = round(figures["http_rps_c4"] / figures["http_rps_floor_c4"], 3)
