@@ -60,3 +60,29 @@ def test_a_value_is_still_said_with_its_number() -> None:
 
 def test_a_feature_with_no_words_of_its_own_is_named() -> None:
     assert describe("customer.something_new", math.nan) == "customer.something_new not known"
+
+
+@pytest.mark.parametrize("feature", SCORER_FEATURES)
+@pytest.mark.parametrize("value", [0.0, 1.0, 2.0, 40.0])
+def test_every_feature_is_said_in_words_not_by_its_name(feature: str, value: float) -> None:
+    words = describe(feature, value, _CARRIED)
+    assert feature not in words, words
+    assert "=" not in words, words
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "words"),
+    [
+        ("event.kind_code", 0.0, "a login"),
+        ("event.kind_code", 4.0, "a card payment"),
+        ("event.kind_code", 9.0, "an event of a kind the model does not know"),
+        ("event.channel_code", 0.0, "through the mobile channel"),
+        ("event.channel_code", -1.0, "through a channel the model does not know"),
+        ("event.has_place", 1.0, "a place on this event"),
+        ("event.has_place", 0.0, "no place on this event"),
+    ],
+)
+def test_codes_and_flags_are_said_as_what_they_stand_for(
+    feature: str, value: float, words: str
+) -> None:
+    assert describe(feature, value, _CARRIED) == words

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tenure.protection.model import AnomalyScorer, FraudModel
-from tenure.protection.signals import MODEL_FEATURES, model_vector
+from tenure.protection.signals import CHANNELS, EVENT_KINDS, MODEL_FEATURES, model_vector
 
 __all__ = [
     "ANOMALY_COLUMNS",
@@ -103,6 +103,13 @@ _TEMPLATES: dict[str, str] = {
     "payee.distinct_customers_30d": "payee paid by {value:.0f} customers in 30 days",
     ANOMALY_FEATURE: "unusual for the bank's customers overall (anomaly {value:.1f})",
 }
+_KIND_WORDS = {
+    "login": "a login",
+    "transfer": "a transfer",
+    "payee_add": "a new payee",
+    "profile_change": "a profile change",
+    "card_payment": "a card payment",
+}
 _WINDOW_WORDS = {"1h": "the last hour", "24h": "24 hours", "7d": "7 days", "30d": "30 days"}
 
 # A feature with no value (NaN) still sways the model, and its reason must say why it has none.
@@ -157,6 +164,9 @@ def describe(feature: str, value: object, signals: Mapping[str, object] | None =
         if "percent" in fields:
             words["percent"] = number * 100
         return template.format(**words)
+    coded = _coded(feature, number)
+    if coded is not None:
+        return coded
     parts = feature.split(".")
     if len(parts) == 3 and "_" in parts[2]:
         entity, stream, tail = parts
@@ -167,6 +177,23 @@ def describe(feature: str, value: object, signals: Mapping[str, object] | None =
             return f"{_money(number)} of {stream_words}s by this {entity} in {span}"
         return f"{number:.0f} {stream_words} events by this {entity} in {span}"
     return f"{feature} = {value}"
+
+
+def _coded(feature: str, number: float) -> str | None:
+    """Words for the features that are codes or flags rather than quantities."""
+    if feature == "event.kind_code":
+        index = int(number)
+        if 0 <= index < len(EVENT_KINDS):
+            return _KIND_WORDS[EVENT_KINDS[index].value]
+        return "an event of a kind the model does not know"
+    if feature == "event.channel_code":
+        index = int(number)
+        if 0 <= index < len(CHANNELS):
+            return f"through the {CHANNELS[index]} channel"
+        return "through a channel the model does not know"
+    if feature == "event.has_place":
+        return "a place on this event" if number else "no place on this event"
+    return None
 
 
 def _missing(feature: str, signals: Mapping[str, object] | None) -> str:

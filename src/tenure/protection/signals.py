@@ -31,6 +31,8 @@ from tenure.protection.state.geo import km_between
 from tenure.protection.state.model import EntityView, Observation, Query, Window
 
 __all__ = [
+    "CHANNELS",
+    "EVENT_KINDS",
     "KNOWN_FIELDS",
     "MODEL_FEATURES",
     "SPENT_24H",
@@ -49,6 +51,7 @@ STREAMS = ("login", "login_failed", "transfer", "card_payment", "payee_add", "pr
 _MONEY_STREAMS = ("transfer", "card_payment")
 _WINDOWS = tuple(w.value for w in Window)
 _KINDS = tuple(EventKind)
+EVENT_KINDS = _KINDS  # ``event.kind_code`` is the position of the event's kind here
 # the customer's window aggregates, named once: (stream, names in Window order)
 _COUNT_NAMES = tuple(
     (stream, tuple(f"customer.{stream}.count_{window}" for window in _WINDOWS))
@@ -60,6 +63,7 @@ _SUM_NAMES = tuple(
 )
 _NO_WINDOWS = (0,) * len(_WINDOWS)
 _CHANNELS = ("mobile", "web", "branch", "atm", "pos", "phone", "api", "batch")
+CHANNELS = _CHANNELS  # ``event.channel_code`` is the position of the channel here (-1: other)
 # profile fields a fraudster changes to take an account over (contact points, devices, payees)
 _TAKEOVER_FIELDS = frozenset({"phone", "email", "device_binding", "payee_details", "password"})
 _LOCAL = timedelta(hours=8)  # the bank's local time (China Standard Time) for night and hour
