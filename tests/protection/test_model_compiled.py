@@ -9,8 +9,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
+from numba.core import caching
 
-from tenure.protection.compiled import FlatTrees, mahalanobis, walk
+from tenure.protection.compiled import FlatTrees, jit, mahalanobis, walk
 from tenure.protection.model import CALIBRATE_BY, AnomalyScorer, FraudModel, _flat, _leaf_paths
 
 WIDTH = 6
@@ -147,3 +148,15 @@ def test_a_loaded_model_is_flattened_again_and_scores_as_before() -> None:
     np.testing.assert_array_equal(
         loaded.score_one(row).contributions, model.score_one(row).contributions
     )
+
+
+def _plus_one(value: float) -> float:
+    return value + 1.0
+
+
+def test_without_a_writable_cache_the_functions_are_compiled_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])  # nowhere to write a cache
+    compiled = jit(_plus_one)
+    assert compiled(1.5) == 2.5

@@ -20,6 +20,7 @@ so) and keeps LightGBM's own call.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ import lightgbm as lgb
 import numba
 import numpy as np
 
-__all__ = ["FlatTrees", "flatten", "mahalanobis", "walk", "warm_up"]
+__all__ = ["FlatTrees", "flatten", "jit", "mahalanobis", "walk", "warm_up"]
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int32]]
@@ -114,7 +115,18 @@ def _has_other_splits(node: dict[str, Any]) -> bool:
     return False
 
 
-@numba.njit(cache=True, nogil=True)
+def jit(function: Callable[..., float]) -> Any:
+    """``function`` compiled by Numba, cached on disk where a cache can be written (beside this
+    file, in ``NUMBA_CACHE_DIR`` or in the user's cache directory); where none can (a read-only
+    install run by an account without a home), compiled afresh by each process instead, about a
+    second when the model loads, rather than failing to import."""
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # Numba found no writable place for its cache
+        return numba.njit(cache=False, nogil=True)(function)
+
+
+@jit
 def _walk(
     row: Any,
     nodes: Any,
@@ -158,7 +170,7 @@ def walk(trees: FlatTrees, row: FloatArray) -> tuple[float, FloatArray]:
     return float(raw), contributions
 
 
-@numba.njit(cache=True, nogil=True)
+@jit
 def _mahalanobis(
     values: Any, scale: Any, location: Any, precision: Any, centred: Any
 ) -> float:  # pragma: no cover - compiled; tested through mahalanobis()
