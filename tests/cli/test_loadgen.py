@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tenure.cli.loadgen import encode_request, run_alternating, turn_seconds
+from tenure.cli.loadgen import encode_request, run, run_alternating, turn_seconds
 
 
 @pytest.mark.parametrize(
@@ -70,3 +70,21 @@ def test_two_lists_take_turns_and_each_gets_its_own_figures() -> None:
     slow_sent = [line for line in SEEN if b" /slow/" in line]
     assert len(slow_sent) == slow["requests"]
     assert len(set(slow_sent)) == len(slow_sent)
+
+
+async def _one_list(seconds: float) -> dict[str, object]:
+    server = await asyncio.start_server(_serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    slow = [encode_request("GET", f"/slow/{i}", {}, None) for i in range(10_000)]
+    async with server:
+        return await run(port, slow, 3, seconds)
+
+
+def test_one_list_is_sent_by_every_connection_each_request_once() -> None:
+    SEEN.clear()
+    figures = asyncio.run(_one_list(0.4))
+    assert figures["errors"] == 0
+    assert figures["seconds"] == pytest.approx(0.4, abs=0.05)
+    assert figures["p50_ms"] >= 5.0  # type: ignore[operator]
+    assert figures["requests"] == len(SEEN) > 3
+    assert len(set(SEEN)) == len(SEEN)

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,37 +55,20 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _worker(
-    port: int, requests: list[bytes], start: int, stop_at: float, latencies: list[float]
-) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    errors = 0
-    index = start
-    try:
-        while time.perf_counter() < stop_at:
-            request = requests[index % len(requests)]
-            index += 1
-            sent = time.perf_counter()
-            writer.write(request)
-            status = await _read_response(reader)
-            latencies.append(time.perf_counter() - sent)
-            errors += status != 200
-    finally:
-        writer.close()
-    return errors
-
-
 async def run(port: int, requests: list[bytes], concurrency: int, seconds: float) -> dict[str, Any]:
     """Drive the server for ``seconds`` with ``concurrency`` connections; figures as a dict."""
     latencies: list[float] = []
+    errors = [0]
     started = time.perf_counter()
-    stop_at = started + seconds
-    share = max(1, len(requests) // concurrency)
-    errors = await asyncio.gather(
-        *(_worker(port, requests, i * share, stop_at, latencies) for i in range(concurrency))
+    clock = (started, seconds, started + seconds)  # one list: every turn is its own
+    await asyncio.gather(
+        *(
+            _worker(port, (requests,), (i, concurrency), clock, (latencies,), errors)
+            for i in range(concurrency)
+        )
     )
     elapsed = time.perf_counter() - started
-    return _figures(concurrency, latencies, elapsed, int(sum(errors)))
+    return _figures(concurrency, latencies, elapsed, errors[0])
 
 
 def _figures(
@@ -102,14 +86,15 @@ def _figures(
     }
 
 
-async def _turn_worker(
+async def _worker(
     port: int,
-    lists: tuple[list[bytes], list[bytes]],
+    lists: Sequence[list[bytes]],
     worker: tuple[int, int],
     clock: tuple[float, float, float],
-    latencies: tuple[list[float], list[float]],
+    latencies: Sequence[list[float]],
     errors: list[int],
 ) -> None:
+    """One keep-alive connection sending from ``lists`` in turns (one list: always its turn)."""
     number, concurrency = worker
     started, turn, stop_at = clock
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -118,7 +103,7 @@ async def _turn_worker(
     indices = [number * max(1, len(requests) // concurrency) for requests in lists]
     try:
         while (sent := time.perf_counter()) < stop_at:
-            which = int((sent - started) // turn) % 2  # the list whose turn it is when sent
+            which = int((sent - started) // turn) % len(lists)  # whose turn it is when sent
             requests = lists[which]
             request = requests[indices[which] % len(requests)]
             indices[which] += 1
@@ -154,7 +139,7 @@ async def run_alternating(
     clock = (started, turn, started + 2 * seconds)
     await asyncio.gather(
         *(
-            _turn_worker(port, (first, second), (i, concurrency), clock, latencies, errors)
+            _worker(port, (first, second), (i, concurrency), clock, latencies, errors)
             for i in range(concurrency)
         )
     )
